@@ -1,0 +1,25 @@
+//! UCP configuration: YAML text in, a validated `Config` out, with every problem named by its YAML path.
+//!
+//! Pure: no file IO, no environment access, no async. Callers hand in the YAML text and a variable
+//! lookup; `parse` expands `${VAR}`, reads the YAML into unvalidated `Raw*` shapes (collecting every
+//! unknown key), then validates into `Config`, where invalid states cannot be represented.
+
+mod error;
+mod interpolate;
+mod load;
+mod model;
+mod paths;
+mod raw;
+mod template;
+mod validate;
+
+pub use error::{ConfigError, ConfigErrors};
+pub use interpolate::interpolate;
+pub use load::{Loaded, parse};
+pub use model::{
+    AuthConfig, AuthProvider, CacheConfig, Config, DEFAULT_DOWNSTREAM_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES, DownstreamConfig, DownstreamTransport, Exposure, LogFormat, LogLevel,
+    LogOutput, MetricsConfig, RateLimitConfig, RedisConfig, RouterConfig, RouterMode, ServerConfig,
+    ServerTransport, SessionBackend, SessionConfig, SslConfig, TlsVersion, ToolZooConfig,
+};
+pub use template::INIT_TEMPLATE;

@@ -1,0 +1,329 @@
+//! The validated configuration: what the rest of UCP reads. Built only by `parse` (or `Default`).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A whole, validated UCP config.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub tool_zoo: ToolZooConfig,
+    pub router: RouterConfig,
+    pub session: SessionConfig,
+    pub downstream_servers: Vec<DownstreamConfig>,
+}
+
+/// The client-facing side: listener, logging, TLS, auth, metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    pub name: String,
+    pub transport: ServerTransport,
+    pub host: String,
+    /// 0 means an ephemeral port.
+    pub port: u16,
+    pub log_level: LogLevel,
+    pub log_format: LogFormat,
+    pub log_output: Vec<LogOutput>,
+    pub sanitize_logs: bool,
+    pub max_body_bytes: usize,
+    /// Empty means only same-host / loopback origins are allowed (the proxy decides).
+    pub allowed_origins: Vec<String>,
+    pub ssl: SslConfig,
+    pub auth: AuthConfig,
+    pub metrics: MetricsConfig,
+}
+
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            name: "UCP Gateway".to_owned(),
+            transport: ServerTransport::Stdio,
+            host: "127.0.0.1".to_owned(),
+            port: 8765,
+            log_level: LogLevel::Info,
+            log_format: LogFormat::Text,
+            log_output: vec![LogOutput::Stderr],
+            sanitize_logs: true,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            allowed_origins: Vec::new(),
+            ssl: SslConfig::default(),
+            auth: AuthConfig::default(),
+            metrics: MetricsConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ServerTransport {
+    /// For Claude Desktop and other clients that spawn the gateway.
+    #[default]
+    Stdio,
+    Http,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    #[default]
+    Info,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    Json,
+    #[default]
+    Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogOutput {
+    Stdout,
+    Stderr,
+    /// `file:PATH`, reopened on SIGHUP.
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum TlsVersion {
+    #[default]
+    V1_2,
+    V1_3,
+}
+
+impl TlsVersion {
+    /// `"1.2"` or `"1.3"`, as written in the config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsVersion::V1_2 => "1.2",
+            TlsVersion::V1_3 => "1.3",
+        }
+    }
+}
+
+/// TLS termination; `cert_path` and `key_path` are always set when `enabled` is true.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SslConfig {
+    pub enabled: bool,
+    pub cert_path: Option<PathBuf>,
+    pub key_path: Option<PathBuf>,
+    pub min_tls_version: TlsVersion,
+    /// OpenSSL cipher list syntax, e.g. `HIGH:!aNULL:!MD5`.
+    pub ciphers: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthProvider {
+    #[default]
+    Jwt,
+    ApiKey,
+    OAuth2,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AuthConfig {
+    pub enabled: bool,
+    pub provider: AuthProvider,
+    pub secret: Option<String>,
+    pub rate_limit: Option<RateLimitConfig>,
+}
+
+/// Per-identity limit; both numbers are greater than zero.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    pub requests_per_minute: u32,
+    pub burst: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricsConfig {
+    pub enabled: bool,
+    /// `None` serves metrics on the main listener.
+    pub port: Option<u16>,
+    pub path: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            enabled: true,
+            port: None,
+            path: "/metrics".to_owned(),
+        }
+    }
+}
+
+/// The tool catalog and its embeddings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolZooConfig {
+    pub embedding_model: String,
+    pub top_k: usize,
+    /// In [-1, 1].
+    pub similarity_threshold: f32,
+    /// A leading `~` is kept as written; ops expands it.
+    pub persist_dir: PathBuf,
+    pub cache_embeddings: bool,
+}
+
+impl Default for ToolZooConfig {
+    fn default() -> Self {
+        ToolZooConfig {
+            embedding_model: "all-MiniLM-L6-v2".to_owned(),
+            top_k: 5,
+            similarity_threshold: 0.0,
+            persist_dir: PathBuf::from("~/.ucp/data/tool_zoo"),
+            cache_embeddings: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RouterMode {
+    Keyword,
+    Semantic,
+    #[default]
+    Hybrid,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Exposure {
+    /// Pinned tools plus `ucp_search_tools` and `ucp_call_tool`.
+    #[default]
+    Search,
+    /// The top `max_tools` for the session's context.
+    Dynamic,
+    /// Every tool, namespaced.
+    All,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouterConfig {
+    pub mode: RouterMode,
+    pub exposure: Exposure,
+    pub max_tools: usize,
+    /// Between server and tool name; non-empty, only `[A-Za-z0-9_-]`.
+    pub separator: String,
+    pub pinned: Vec<String>,
+    pub enable_co_occurrence: bool,
+    pub enable_learning: bool,
+    pub cache: CacheConfig,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        RouterConfig {
+            mode: RouterMode::Hybrid,
+            exposure: Exposure::Search,
+            max_tools: 10,
+            separator: "__".to_owned(),
+            pinned: Vec::new(),
+            enable_co_occurrence: true,
+            enable_learning: true,
+            cache: CacheConfig::default(),
+        }
+    }
+}
+
+/// Selection cache.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CacheConfig {
+    pub enabled: bool,
+    pub max_size: usize,
+    pub ttl: Duration,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            enabled: true,
+            max_size: 1000,
+            ttl: Duration::from_secs(3600),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SessionBackend {
+    /// Embedded RocksDB under `persist_dir`.
+    #[default]
+    Rocksdb,
+    /// Nothing persisted (tests, throwaway runs).
+    Memory,
+    /// Shared by several instances.
+    Redis,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionConfig {
+    pub backend: SessionBackend,
+    pub redis: RedisConfig,
+    pub persist_dir: PathBuf,
+    pub max_history: usize,
+    pub ttl: Duration,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            backend: SessionBackend::Rocksdb,
+            redis: RedisConfig::default(),
+            persist_dir: PathBuf::from("~/.ucp/data/sessions"),
+            max_history: 100,
+            ttl: Duration::from_secs(86400),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedisConfig {
+    pub host: String,
+    pub port: u16,
+    pub db: i64,
+    /// An empty password in YAML is `None`.
+    pub password: Option<String>,
+    pub pool_size: usize,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        RedisConfig {
+            host: "127.0.0.1".to_owned(),
+            port: 6379,
+            db: 0,
+            password: None,
+            pool_size: 8,
+        }
+    }
+}
+
+/// One MCP server behind the gateway.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DownstreamConfig {
+    /// 1..=32 of `[A-Za-z0-9_-]`, unique; becomes the tool-name prefix.
+    pub name: String,
+    pub transport: DownstreamTransport,
+    pub tags: Vec<String>,
+    pub timeout: Duration,
+    pub enabled: bool,
+}
+
+pub const DEFAULT_DOWNSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DownstreamTransport {
+    Stdio {
+        command: String,
+        args: Vec<String>,
+        env: BTreeMap<String, String>,
+        cwd: Option<PathBuf>,
+    },
+    Http {
+        url: String,
+        headers: BTreeMap<String, String>,
+    },
+}

@@ -1,0 +1,205 @@
+//! The config as written: serde shapes with every field optional, checked later by `validate`.
+//!
+//! Enumerations are kept as strings here so that validation can name the accepted values and report
+//! every bad one at once; keys this build knows from the seed but does not implement are kept as raw
+//! YAML values so they can be warned about instead of silently dropped.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde_yaml_ng::Value;
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawConfig {
+    pub server: Option<RawServer>,
+    pub tool_zoo: Option<RawToolZoo>,
+    pub router: Option<RawRouter>,
+    pub session: Option<RawSession>,
+    pub downstream_servers: Option<Vec<RawDownstream>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawServer {
+    pub name: Option<String>,
+    pub transport: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub log_level: Option<String>,
+    pub log_format: Option<String>,
+    pub log_output: Option<RawLogOutput>,
+    pub sanitize_logs: Option<bool>,
+    pub max_body_bytes: Option<usize>,
+    pub allowed_origins: Option<Vec<String>>,
+    pub ssl: Option<RawSsl>,
+    pub auth: Option<RawAuth>,
+    pub metrics: Option<RawMetrics>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawSsl {
+    pub enabled: Option<bool>,
+    pub cert_path: Option<String>,
+    pub key_path: Option<String>,
+    pub min_tls_version: Option<RawScalar>,
+    pub ciphers: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawAuth {
+    pub enabled: Option<bool>,
+    pub provider: Option<String>,
+    pub secret: Option<String>,
+    pub rate_limit: Option<RawRateLimit>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawRateLimit {
+    pub requests_per_minute: Option<u32>,
+    pub burst: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawMetrics {
+    pub enabled: Option<bool>,
+    pub port: Option<u16>,
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawToolZoo {
+    pub embedding_model: Option<String>,
+    pub top_k: Option<usize>,
+    pub similarity_threshold: Option<f64>,
+    pub persist_dir: Option<String>,
+    pub cache_embeddings: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    pub chromadb_server: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    pub cache_dir: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    pub cache_ttl: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawRouter {
+    pub mode: Option<String>,
+    pub exposure: Option<String>,
+    pub max_tools: Option<usize>,
+    pub separator: Option<String>,
+    pub pinned: Option<Vec<String>>,
+    pub enable_co_occurrence: Option<bool>,
+    pub enable_learning: Option<bool>,
+    pub cache: Option<RawCache>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawCache {
+    pub enabled: Option<bool>,
+    pub max_size: Option<usize>,
+    pub ttl: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawSession {
+    pub backend: Option<String>,
+    pub redis: Option<RawRedis>,
+    pub persist_dir: Option<String>,
+    pub max_history: Option<usize>,
+    pub ttl: Option<f64>,
+    #[serde(default, deserialize_with = "present")]
+    pub affinity: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawRedis {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub db: Option<i64>,
+    pub password: Option<String>,
+    pub pool_size: Option<usize>,
+    #[serde(default, deserialize_with = "present")]
+    pub max_connections: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    pub save_interval: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawDownstream {
+    pub name: Option<String>,
+    pub transport: Option<String>,
+    pub command: Option<String>,
+    pub args: Option<Vec<String>>,
+    pub env: Option<BTreeMap<String, String>>,
+    pub cwd: Option<String>,
+    pub url: Option<String>,
+    pub headers: Option<BTreeMap<String, String>>,
+    pub tags: Option<Vec<String>>,
+    pub timeout: Option<f64>,
+    pub enabled: Option<bool>,
+}
+
+/// A key that is present, even as `null`, is `Some`: used for keys we only warn about.
+fn present<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(de).map(Some)
+}
+
+/// Any scalar kept as text, so `min_tls_version: 1.2` and `"1.2"` read the same.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RawScalar(pub String);
+
+impl<'de> Deserialize<'de> for RawScalar {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+        impl Visitor<'_> for ScalarVisitor {
+            type Value = RawScalar;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or a number")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawScalar, E> {
+                Ok(RawScalar(v.to_owned()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawScalar, E> {
+                Ok(RawScalar(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawScalar, E> {
+                Ok(RawScalar(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawScalar, E> {
+                Ok(RawScalar(v.to_string()))
+            }
+        }
+        de.deserialize_any(ScalarVisitor)
+    }
+}
+
+/// `log_output` written as one string or as a list of strings.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum RawLogOutput {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for RawLogOutput {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct OneOrMany;
+        impl<'de> Visitor<'de> for OneOrMany {
+            type Value = RawLogOutput;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawLogOutput, E> {
+                Ok(RawLogOutput::One(v.to_owned()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawLogOutput, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<String>()? {
+                    items.push(item);
+                }
+                Ok(RawLogOutput::Many(items))
+            }
+        }
+        de.deserialize_any(OneOrMany)
+    }
+}

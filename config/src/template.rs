@@ -1,0 +1,139 @@
+//! The commented config written by `ucp init-config`: every key, its default, one line on what it does.
+
+/// Parses with no errors, no warnings and an empty environment (see the tests in `load`).
+pub const INIT_TEMPLATE: &str = r#"# UCP gateway configuration.
+#
+# Values may use ${VAR} or ${VAR:-default}; variables come from the environment and from a .env
+# file beside this config. Write $${ for a literal "${". Durations are in seconds.
+# Check a config with: ucp check-config -c FILE
+
+server:
+  # Name reported to MCP clients in the initialize handshake.
+  name: "UCP Gateway"
+  # stdio (Claude Desktop and other clients that spawn the gateway) or http (Streamable HTTP at /mcp).
+  transport: stdio
+  # Address and port of the HTTP listener; port 0 picks a free port.
+  host: "127.0.0.1"
+  port: 8765
+  # trace, debug, info, warning or error.
+  log_level: info
+  # text or json (json records carry timestamp, level, component, message, context).
+  log_format: text
+  # One or a list of: stdout, stderr, file:/path/to/ucp.log (files are reopened on SIGHUP).
+  log_output: [stderr]
+  # Redact tokens, keys, passwords, JWTs and Authorization values in log records.
+  sanitize_logs: true
+  # Largest accepted HTTP request body, in bytes (at least 1024).
+  max_body_bytes: 4194304
+  # Browser origins allowed to call /mcp, e.g. ["https://app.example.com"]; empty allows only the
+  # gateway's own host and loopback origins.
+  allowed_origins: []
+
+  ssl:
+    # Terminate TLS on the HTTP listener; cert_path and key_path are then required.
+    enabled: false
+    # PEM certificate chain and private key (re-read on SIGHUP).
+    # cert_path: /etc/ucp/ssl/cert.pem
+    # key_path: /etc/ucp/ssl/key.pem
+    # Oldest TLS version accepted: "1.2" or "1.3".
+    min_tls_version: "1.2"
+    # OpenSSL cipher list; unset uses the TLS library's defaults.
+    # ciphers: "HIGH:!aNULL:!MD5"
+
+  auth:
+    # Require credentials on the HTTP transport.
+    enabled: false
+    # jwt, apikey or oauth2.
+    provider: jwt
+    # Shared secret for jwt (required when auth is enabled with provider jwt).
+    # secret: "${JWT_SECRET}"
+    # Per-identity request limit; over it, HTTP 429 with Retry-After. Both numbers must be > 0.
+    # rate_limit:
+    #   requests_per_minute: 100
+    #   burst: 20
+
+  metrics:
+    # Serve Prometheus metrics.
+    enabled: true
+    # Separate port for metrics; unset serves them on the main listener.
+    # port: 9090
+    # URL path of the metrics endpoint.
+    path: /metrics
+
+tool_zoo:
+  # Sentence-embedding model used for semantic search (384-d, ONNX).
+  embedding_model: "all-MiniLM-L6-v2"
+  # How many tools a search returns.
+  top_k: 5
+  # Minimum cosine similarity for a semantic match, between -1 and 1.
+  similarity_threshold: 0.0
+  # Where the tool catalog, embeddings and index snapshot are stored (RocksDB).
+  persist_dir: "~/.ucp/data/tool_zoo"
+  # Keep embeddings across restarts so unchanged tools are never re-embedded.
+  cache_embeddings: true
+
+router:
+  # keyword (BM25), semantic (embeddings) or hybrid (both, fused).
+  mode: hybrid
+  # What tools/list shows: search (pinned tools plus ucp_search_tools and ucp_call_tool),
+  # dynamic (the top max_tools for the session's context) or all (every tool).
+  exposure: search
+  # How many tools dynamic exposure lists at most.
+  max_tools: 10
+  # Between server and tool name in namespaced tool names ([A-Za-z0-9_-] only).
+  separator: "__"
+  # Namespaced tools always listed, e.g. ["everything__echo"].
+  pinned: []
+  # Tools used together in a session boost each other.
+  enable_co_occurrence: true
+  # Tools called after a search gain weight for similar queries.
+  enable_learning: true
+  cache:
+    # Cache tool selections for repeated contexts.
+    enabled: true
+    # Most entries kept.
+    max_size: 1000
+    # Seconds an entry stays valid.
+    ttl: 3600
+
+session:
+  # rocksdb (embedded, under persist_dir), redis (shared by several instances) or memory (nothing kept).
+  backend: rocksdb
+  # Used when backend is redis.
+  redis:
+    host: "127.0.0.1"
+    port: 6379
+    db: 0
+    # Leave empty for no password.
+    password: "${REDIS_PASSWORD:-}"
+    # Connections kept open.
+    pool_size: 8
+  # Where sessions are stored with the rocksdb backend.
+  persist_dir: "~/.ucp/data/sessions"
+  # Events (searches, tool calls) kept per session.
+  max_history: 100
+  # Seconds of inactivity before a session expires.
+  ttl: 86400
+
+# MCP servers behind the gateway. Each one's tools appear as <name><separator><tool>.
+# Keys: name (1-32 of [A-Za-z0-9_-], unique), transport (stdio or http; inferred from command or url),
+# command, args, env, cwd (stdio); url, headers (http); tags, timeout (seconds, default 30), enabled.
+downstream_servers:
+  - name: everything
+    transport: stdio
+    command: npx
+    args: ["-y", "@modelcontextprotocol/server-everything"]
+    # Extra environment for the child process, e.g. API_TOKEN: "${API_TOKEN}".
+    env: {}
+    tags: [example, test]
+    timeout: 30
+    enabled: true
+
+  # - name: remote
+  #   transport: http
+  #   url: "https://mcp.example.com/mcp"
+  #   headers:
+  #     Authorization: "Bearer ${REMOTE_TOKEN}"
+  #   tags: [remote]
+  #   timeout: 30
+"#;

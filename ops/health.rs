@@ -1,0 +1,154 @@
+//! `/health` (the seed's JSON shape, with real downstream states) and `/metrics`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use http::StatusCode;
+use prometheus::Encoder;
+use serde_json::{Map, Value, json};
+use ucp_proxy::LinkState;
+use ucp_proxy::http::{LocalSessionManager, OpsEndpoints, Plain};
+
+use crate::app::App;
+
+pub struct Ops {
+    pub app: Arc<App>,
+    pub sessions: Arc<LocalSessionManager>,
+    pub draining: Arc<AtomicBool>,
+    pub metrics: Metrics,
+}
+
+impl Ops {
+    pub fn health_json(&self) -> (StatusCode, Value) {
+        let snap = self.app.shared.snapshot.load();
+        let mut servers = Map::new();
+        let mut any_down = false;
+        for ds in self.app.pool.servers() {
+            let state = ds.state();
+            any_down |= matches!(
+                state,
+                LinkState::Disconnected { .. } | LinkState::Connecting
+            );
+            servers.insert(ds.name.to_string(), Value::from(state.as_str()));
+        }
+        let draining = self.draining.load(Ordering::Relaxed);
+        let status = if draining {
+            "draining"
+        } else if any_down {
+            "degraded"
+        } else {
+            "healthy"
+        };
+        let active_sessions = self
+            .sessions
+            .sessions
+            .try_read()
+            .map(|s| s.len())
+            .unwrap_or(0);
+        let body = json!({
+            "status": status,
+            "version": env!("CARGO_PKG_VERSION"),
+            "components": {
+                // No tool index is served yet (router.exposure: all), so there is nothing to be unwell.
+                "tool_zoo": "healthy",
+                "router": "healthy",
+                "session_manager": "healthy",
+                "downstream_servers": servers,
+            },
+            "metrics": {
+                "tools_indexed": snap.catalog.tool_count(),
+                "active_sessions": active_sessions,
+                "uptime_seconds": self.app.started.elapsed().as_secs(),
+            },
+        });
+        let code = if draining {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::OK
+        };
+        (code, body)
+    }
+}
+
+impl OpsEndpoints for Ops {
+    fn health(&self) -> Plain {
+        let (status, body) = self.health_json();
+        Plain {
+            status,
+            content_type: "application/json",
+            body: serde_json::to_vec_pretty(&body).unwrap_or_default(),
+        }
+    }
+
+    fn metrics(&self) -> Plain {
+        let snap = self.app.shared.snapshot.load();
+        self.metrics.tools.set(snap.catalog.tool_count() as i64);
+        for ds in self.app.pool.servers() {
+            let up = i64::from(ds.state() == LinkState::Connected);
+            self.metrics.up.with_label_values(&[&*ds.name]).set(up);
+            self.metrics
+                .restarts
+                .with_label_values(&[&*ds.name])
+                .set(ds.restarts() as i64);
+        }
+        let mut body = Vec::new();
+        let encoded =
+            prometheus::TextEncoder::new().encode(&self.metrics.registry.gather(), &mut body);
+        match encoded {
+            Ok(()) => Plain {
+                status: StatusCode::OK,
+                content_type: "text/plain; version=0.0.4",
+                body,
+            },
+            Err(e) => Plain {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                content_type: "text/plain; charset=utf-8",
+                body: e.to_string().into_bytes(),
+            },
+        }
+    }
+}
+
+/// The Prometheus registry. Gauges are read from live state at scrape time.
+pub struct Metrics {
+    registry: prometheus::Registry,
+    tools: prometheus::IntGauge,
+    up: prometheus::IntGaugeVec,
+    restarts: prometheus::IntGaugeVec,
+}
+
+impl Metrics {
+    pub fn new() -> prometheus::Result<Metrics> {
+        let registry = prometheus::Registry::new();
+        let tools = prometheus::IntGauge::new(
+            "ucp_tool_zoo_tools_total",
+            "Tools in the aggregated catalog",
+        )?;
+        let up = prometheus::IntGaugeVec::new(
+            prometheus::Opts::new(
+                "ucp_downstream_up",
+                "1 when the downstream server is connected",
+            ),
+            &["server"],
+        )?;
+        let restarts = prometheus::IntGaugeVec::new(
+            prometheus::Opts::new(
+                "ucp_downstream_restarts_total",
+                "Reconnections after the first connection",
+            ),
+            &["server"],
+        )?;
+        registry.register(Box::new(tools.clone()))?;
+        registry.register(Box::new(up.clone()))?;
+        registry.register(Box::new(restarts.clone()))?;
+        registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
+        Ok(Metrics {
+            registry,
+            tools,
+            up,
+            restarts,
+        })
+    }
+}

@@ -1,0 +1,58 @@
+//! The `ucp` binary: the command line, and the wiring of config, downstream pool, pipeline and fronts.
+
+mod app;
+mod health;
+mod load;
+mod serve;
+mod telemetry;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "ucp",
+    version,
+    about = "MCP gateway: one endpoint in front of many MCP servers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway (the built-in default config when no -c is given).
+    Serve {
+        /// Config file (YAML). A `.env` file beside it is read for ${VAR} expansion.
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+        /// Speak MCP on stdin/stdout (for Claude Desktop and other desktop clients).
+        #[arg(long)]
+        stdio: bool,
+    },
+    /// Write a commented config template.
+    InitConfig {
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Validate a config file and report every problem with its YAML path.
+    CheckConfig {
+        #[arg(short, long)]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { config, stdio } => serve::main(config.as_deref(), stdio),
+        Command::InitConfig { output, force } => load::init_config(&output, force),
+        Command::CheckConfig { config } => load::check_config(&config),
+    }
+}

@@ -1,0 +1,272 @@
+//! Downstream connections: one long-lived, initialized MCP client per configured server, shared by
+//! every client of the gateway, supervised and respawned with capped exponential backoff.
+//!
+//! Each server has a supervisor task. It connects (spawning a stdio child or opening a Streamable HTTP
+//! session), fetches the server's listing, publishes both, then waits for the connection to end or for
+//! the server to say its lists changed. A crashed server is reconnected forever, with a delay that
+//! doubles up to a cap; calls in flight when it dies fail at once with a JSON-RPC error.
+
+mod connect;
+mod link;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use arc_swap::{ArcSwap, ArcSwapOption};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse,
+    ReadResourceRequestParams, ReadResourceResponse,
+};
+use tokio::sync::{Notify, watch};
+use tokio_util::sync::CancellationToken;
+use ucp_config::DownstreamConfig;
+
+use crate::catalog::ServerListing;
+use crate::error::ProxyError;
+pub use link::Link;
+
+/// How a downstream server is doing, as `/health` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkState {
+    Connecting,
+    Connected,
+    Disconnected { reason: String },
+    Disabled,
+}
+
+impl LinkState {
+    /// The word `/health` shows for this state.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            LinkState::Connecting => "connecting",
+            LinkState::Connected => "connected",
+            LinkState::Disconnected { .. } => "disconnected",
+            LinkState::Disabled => "disabled",
+        }
+    }
+}
+
+/// First and largest delay between two connection attempts.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    pub initial: Duration,
+    pub max: Duration,
+    /// A connection that lived this long resets the delay to `initial`.
+    pub stable_after: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            initial: Duration::from_millis(250),
+            max: Duration::from_secs(30),
+            stable_after: Duration::from_secs(30),
+        }
+    }
+}
+
+/// One downstream server: its config, its current link (if connected) and its last listing.
+pub struct Downstream {
+    pub name: Arc<str>,
+    pub config: DownstreamConfig,
+    link: ArcSwapOption<Link>,
+    state: ArcSwap<LinkState>,
+    listing: ArcSwap<ServerListing>,
+    resync: Notify,
+    /// Connections made so far (1 after the first success); restarts = connects - 1.
+    connects: AtomicU64,
+}
+
+impl Downstream {
+    fn new(config: DownstreamConfig) -> Self {
+        let state = if config.enabled {
+            LinkState::Connecting
+        } else {
+            LinkState::Disabled
+        };
+        Downstream {
+            name: Arc::from(config.name.as_str()),
+            config,
+            link: ArcSwapOption::empty(),
+            state: ArcSwap::from_pointee(state),
+            listing: ArcSwap::from_pointee(ServerListing::default()),
+            resync: Notify::new(),
+            connects: AtomicU64::new(0),
+        }
+    }
+
+    pub fn state(&self) -> LinkState {
+        LinkState::clone(&self.state.load())
+    }
+
+    pub fn restarts(&self) -> u64 {
+        self.connects.load(Ordering::Relaxed).saturating_sub(1)
+    }
+
+    fn link(&self) -> Result<Arc<Link>, ProxyError> {
+        self.link
+            .load_full()
+            .ok_or_else(|| ProxyError::NotConnected(self.name.to_string()))
+    }
+}
+
+/// Every configured downstream server, and a watch that ticks whenever any listing changes.
+pub struct DownstreamPool {
+    servers: BTreeMap<Arc<str>, Arc<Downstream>>,
+    changed_tx: watch::Sender<u64>,
+    shutdown: CancellationToken,
+}
+
+impl DownstreamPool {
+    /// Starts a supervisor per enabled server. Returns at once: servers come up in the background.
+    pub fn start(configs: &[DownstreamConfig], backoff: Backoff) -> Arc<DownstreamPool> {
+        let (changed_tx, _) = watch::channel(0);
+        let pool = Arc::new(DownstreamPool {
+            servers: configs
+                .iter()
+                .map(|c| {
+                    (
+                        Arc::from(c.name.as_str()),
+                        Arc::new(Downstream::new(c.clone())),
+                    )
+                })
+                .collect(),
+            changed_tx,
+            shutdown: CancellationToken::new(),
+        });
+        for server in pool.servers.values() {
+            if server.config.enabled {
+                tokio::spawn(supervise(pool.clone(), server.clone(), backoff));
+            }
+        }
+        pool
+    }
+
+    /// A receiver that sees a new value whenever any server's listing or connection changes.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changed_tx.subscribe()
+    }
+
+    fn announce_change(&self) {
+        self.changed_tx.send_modify(|n| *n += 1);
+    }
+
+    pub fn servers(&self) -> impl Iterator<Item = &Arc<Downstream>> {
+        self.servers.values()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<Downstream>> {
+        self.servers.get(name)
+    }
+
+    /// The listings of the servers that are connected now.
+    pub fn listings(&self) -> BTreeMap<Arc<str>, Arc<ServerListing>> {
+        self.servers
+            .iter()
+            .filter(|(_, s)| s.link.load().is_some())
+            .map(|(name, s)| (name.clone(), s.listing.load_full()))
+            .collect()
+    }
+
+    /// Waits until every enabled server has left `Connecting` at least once, or `limit` passes.
+    pub async fn settle(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if self
+                .servers
+                .values()
+                .all(|s| s.state() != LinkState::Connecting)
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn server(&self, name: &str) -> Result<&Arc<Downstream>, ProxyError> {
+        self.servers
+            .get(name)
+            .ok_or_else(|| ProxyError::NotConnected(name.to_string()))
+    }
+
+    pub async fn call_tool(
+        &self,
+        server: &str,
+        params: CallToolRequestParams,
+    ) -> Result<CallToolResponse, ProxyError> {
+        let ds = self.server(server)?;
+        let link = ds.link()?;
+        link.guard(ds.config.timeout, link.peer.call_tool_once(params))
+            .await
+    }
+
+    pub async fn get_prompt(
+        &self,
+        server: &str,
+        params: GetPromptRequestParams,
+    ) -> Result<GetPromptResponse, ProxyError> {
+        let ds = self.server(server)?;
+        let link = ds.link()?;
+        link.guard(ds.config.timeout, link.peer.get_prompt_once(params))
+            .await
+    }
+
+    pub async fn read_resource(
+        &self,
+        server: &str,
+        params: ReadResourceRequestParams,
+    ) -> Result<ReadResourceResponse, ProxyError> {
+        let ds = self.server(server)?;
+        let link = ds.link()?;
+        link.guard(ds.config.timeout, link.peer.read_resource_once(params))
+            .await
+    }
+
+    /// Stops every supervisor and closes every connection (stdio children are killed).
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl Drop for DownstreamPool {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// The life of one server: connect, publish, wait, and after a failure try again, forever.
+async fn supervise(pool: Arc<DownstreamPool>, ds: Arc<Downstream>, backoff: Backoff) {
+    let mut delay = backoff.initial;
+    loop {
+        ds.state.store(Arc::new(LinkState::Connecting));
+        let attempt = tokio::select! {
+            r = connect::connect(&ds) => r,
+            _ = pool.shutdown.cancelled() => return,
+        };
+        let reason = match attempt {
+            Ok(running) => {
+                let up_since = Instant::now();
+                ds.connects.fetch_add(1, Ordering::Relaxed);
+                let reason = link::serve_link(&pool, &ds, running).await;
+                if up_since.elapsed() >= backoff.stable_after {
+                    delay = backoff.initial;
+                }
+                reason
+            }
+            Err(reason) => reason,
+        };
+        if pool.shutdown.is_cancelled() {
+            return;
+        }
+        tracing::warn!(server = %ds.name, %reason, retry_in_ms = delay.as_millis() as u64, "downstream disconnected");
+        ds.state.store(Arc::new(LinkState::Disconnected { reason }));
+        pool.announce_change();
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = pool.shutdown.cancelled() => return,
+        }
+        delay = (delay * 2).min(backoff.max);
+    }
+}

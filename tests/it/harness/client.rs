@@ -1,0 +1,99 @@
+//! Clients for tests: an rmcp client over Streamable HTTP, raw HTTP, and polling helpers.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use rmcp::model::CallToolRequestParams;
+use rmcp::service::{RunningService, ServiceError};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{Value, json};
+
+pub type McpClient = RunningService<RoleClient, ()>;
+
+/// An initialized rmcp client session against `url` (a gateway's or a server's `/mcp`).
+pub async fn connect_http(url: &str) -> McpClient {
+    ().serve(StreamableHttpClientTransport::from_uri(url.to_string()))
+        .await
+        .unwrap_or_else(|e| panic!("rmcp client could not initialize against {url}: {e}"))
+}
+
+/// Public tool names the client sees.
+pub async fn tool_names(client: &McpClient) -> Vec<String> {
+    client
+        .list_all_tools()
+        .await
+        .expect("tools/list")
+        .into_iter()
+        .map(|t| t.name.to_string())
+        .collect()
+}
+
+/// Calls a tool and returns the concatenated text content, or the JSON-RPC error.
+pub async fn call_text(
+    client: &McpClient,
+    name: &str,
+    args: Value,
+) -> Result<String, ServiceError> {
+    let params = CallToolRequestParams::new(name.to_string())
+        .with_arguments(args.as_object().cloned().unwrap_or_default());
+    let result = client.call_tool(params).await?;
+    let value = serde_json::to_value(&result).expect("serialize result");
+    Ok(value["content"]
+        .as_array()
+        .map(|blocks| {
+            blocks
+                .iter()
+                .filter_map(|b| b["text"].as_str())
+                .collect::<Vec<_>>()
+                .join("")
+        })
+        .unwrap_or_default())
+}
+
+/// The JSON-RPC error code inside a service error, if it is one.
+pub fn error_code(error: &ServiceError) -> Option<i32> {
+    match error {
+        ServiceError::McpError(e) => Some(e.code.0),
+        _ => None,
+    }
+}
+
+pub async fn get_json(url: &str) -> (u16, Value) {
+    let response = reqwest::get(url).await.expect("GET");
+    let status = response.status().as_u16();
+    let body = response.json::<Value>().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+/// Polls `check` until it returns `Some`, or panics with `what` after `limit`.
+pub async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Waits until `/health` reports every listed server as connected.
+pub async fn wait_connected(base: &str, servers: &[&str]) -> Value {
+    eventually(
+        Duration::from_secs(60),
+        "downstream servers to connect",
+        || async {
+            let (_, health) = get_json(&format!("{base}/health")).await;
+            servers
+                .iter()
+                .all(|s| health["components"]["downstream_servers"][s] == json!("connected"))
+                .then_some(health)
+        },
+    )
+    .await
+}

@@ -1,0 +1,11 @@
+//! UCP's one integration-test binary: the real `ucp` binary in front of real MCP servers (npm and
+//! PyPI packages installed by scripts/setup.sh), driven by real clients (rmcp, the Python SDK).
+
+mod harness;
+
+mod bad_input;
+mod config_cli;
+mod crash_recovery;
+mod protocol;
+mod python_client;
+mod routing;

@@ -1,0 +1,225 @@
+//! MCP protocol behaviour of the fronts: protocol revisions, session end, list-changed propagation,
+//! and the built-in default config.
+
+use std::time::Duration;
+
+use rmcp::service::NotificationContext;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+/// A client that reports each notifications/tools/list_changed it receives.
+struct Watcher(tokio::sync::mpsc::UnboundedSender<()>);
+
+impl ClientHandler for Watcher {
+    async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        let _ = self.0.send(());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn downstream_list_changed_resyncs_and_reaches_clients() {
+    let fixture = repo_file("tests/fixtures/named_tools_server.py");
+    let config = http_config(
+        &[
+            stdio_server("dyn", &python_bin(), &[&fixture, "first"]),
+            stdio_server("time", &time_bin(), &[]),
+        ],
+        "",
+    );
+    let gw = GatewayProcess::start(&config);
+    wait_connected(&gw.url(""), &["dyn", "time"]).await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let client = Watcher(tx)
+        .serve(StreamableHttpClientTransport::from_uri(gw.mcp_url()))
+        .await
+        .expect("connect");
+    let before: Vec<String> = client
+        .list_all_tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    assert!(
+        before.contains(&"dyn__first".to_string()) && !before.contains(&"dyn__second".to_string()),
+        "{before:?}"
+    );
+
+    let mut args = serde_json::Map::new();
+    args.insert("text".into(), "second".into());
+    client
+        .call_tool(rmcp::model::CallToolRequestParams::new("dyn__grow").with_arguments(args))
+        .await
+        .expect("grow");
+    tokio::time::timeout(Duration::from_secs(20), rx.recv())
+        .await
+        .expect("the client is told that the tool list changed")
+        .unwrap();
+    let after: Vec<String> = client
+        .list_all_tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    assert!(after.contains(&"dyn__second".to_string()), "{after:?}");
+    assert!(
+        after.contains(&"time__get_current_time".to_string()),
+        "other servers keep their tools: {after:?}"
+    );
+    let mut call_args = serde_json::Map::new();
+    call_args.insert("text".into(), "hello".into());
+    let result = client
+        .call_tool(rmcp::model::CallToolRequestParams::new("dyn__second").with_arguments(call_args))
+        .await
+        .expect("the new tool is routed");
+    assert_eq!(
+        serde_json::to_value(&result).unwrap()["content"][0]["text"],
+        "second says hello"
+    );
+    client.cancel().await.ok();
+}
+
+async fn raw_initialize(url: &str, version: &str) -> (u16, Option<String>, Value) {
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let session = response
+        .headers()
+        .get("mcp-session-id")
+        .map(|v| v.to_str().unwrap().to_string());
+    let body = response.text().await.unwrap();
+    let message = body
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+        .find(|m| m["id"] == json!(1))
+        .or_else(|| serde_json::from_str(&body).ok())
+        .unwrap_or(Value::Null);
+    (status, session, message)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_initialize_revision_is_negotiated_and_delete_ends_the_session() {
+    let gw = GatewayProcess::start(&http_config(&[stdio_server("time", &time_bin(), &[])], ""));
+    wait_connected(&gw.url(""), &["time"]).await;
+    let url = gw.mcp_url();
+    for version in ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"] {
+        let (status, session, message) = raw_initialize(&url, version).await;
+        assert_eq!(status, 200, "{version}: {message}");
+        assert_eq!(
+            message["result"]["protocolVersion"],
+            json!(version),
+            "{message}"
+        );
+        assert!(session.is_some(), "{version}: a session id is issued");
+    }
+    // DELETE ends a session; the id is then unknown (404).
+    let (_, session, _) = raw_initialize(&url, "2025-06-18").await;
+    let session = session.unwrap();
+    let http = reqwest::Client::new();
+    let deleted = http
+        .delete(&url)
+        .header("mcp-session-id", &session)
+        .send()
+        .await
+        .unwrap();
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+    let after = http
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", "2025-06-18")
+        .body(r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status().as_u16(), 404);
+    // A newer client's server/discover gets a real answer listing the supported revisions.
+    let discover = http
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "server/discover")
+        .body(
+            json!({"jsonrpc": "2.0", "id": 9, "method": "server/discover", "params": {"_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
+            "io.modelcontextprotocol/clientCapabilities": {}}}})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let body = discover.text().await.unwrap();
+    assert!(
+        body.contains("supportedVersions") && body.contains("2025-11-25"),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_without_config_runs_the_built_in_default() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ucp"))
+        .arg("serve")
+        .env("UCP_HOME", ucp_home())
+        .env("UCP_PORT", "0")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut hint = false;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            hint |= line.contains("claude mcp add");
+            if let Some(rest) = line.strip_prefix("ucp: listening on http://") {
+                let _ = tx.send((rest.split('/').next().unwrap().to_string(), hint));
+            }
+            if line.contains("claude mcp add") {
+                let _ = tx.send((String::new(), true));
+            }
+        }
+    });
+    let (addr, _) = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("listening line");
+    let (_, hint) = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("connect hint");
+    assert!(hint);
+    let base = format!("http://{addr}");
+    let health = wait_connected(&base, &["everything", "memory", "time"]).await;
+    assert!(
+        health["metrics"]["tools_indexed"].as_u64().unwrap() > 20,
+        "{health}"
+    );
+    let client = connect_http(&format!("{base}/mcp")).await;
+    let echo = call_text(&client, "everything__echo", json!({"message": "default"}))
+        .await
+        .unwrap();
+    assert_eq!(echo, "Echo: default");
+    client.cancel().await.ok();
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -8,7 +8,6 @@ use std::future::Future;
 use std::time::Instant;
 
 use rmcp::ErrorData as McpError;
-use serde_json::Value;
 
 /// What a stage decides about a request.
 #[derive(Debug)]
@@ -34,8 +33,6 @@ pub struct Exchange {
     pub method: &'static str,
     /// The public tool/prompt name or resource URI the request targets, if any.
     pub target: Option<String>,
-    /// Request arguments (tool arguments, prompt arguments); stages may inspect, never log raw.
-    pub arguments: Option<Value>,
     /// The downstream server the router picked (set after routing).
     pub server: Option<String>,
     /// Client-facing transport: `stdio` or `http`.
@@ -49,7 +46,6 @@ impl Exchange {
         Exchange {
             method,
             target: None,
-            arguments: None,
             server: None,
             transport,
             started: Instant::now(),

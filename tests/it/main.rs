@@ -6,6 +6,8 @@ mod harness;
 mod bad_input;
 mod config_cli;
 mod crash_recovery;
+mod lifecycle;
 mod protocol;
 mod python_client;
+mod resources;
 mod routing;

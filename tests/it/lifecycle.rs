@@ -1,0 +1,134 @@
+//! Downstream timeouts, a server that comes up after the gateway, and graceful shutdown.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::harness::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_call_times_out_with_the_servers_timeout_and_others_are_served() {
+    let everything = everything_bin();
+    let config = http_config(
+        &[format!(
+            "  - name: slow\n    command: {everything:?}\n    args: [stdio]\n    timeout: 2\n"
+        )],
+        "",
+    );
+    let gw = GatewayProcess::start(&config);
+    wait_connected(&gw.url(""), &["slow"]).await;
+    let client = connect_http(&gw.mcp_url()).await;
+    let started = Instant::now();
+    let err = call_text(
+        &client,
+        "slow__trigger-long-running-operation",
+        json!({"duration": 30, "steps": 3}),
+    )
+    .await
+    .expect_err("a call longer than the server's timeout fails");
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "it did not wait for the call to finish"
+    );
+    assert_eq!(error_code(&err), Some(-32603), "{err}");
+    assert!(err.to_string().contains("timed out after 2.0s"), "{err}");
+    assert_eq!(
+        call_text(&client, "slow__echo", json!({"message": "next"}))
+            .await
+            .unwrap(),
+        "Echo: next"
+    );
+    client.cancel().await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_is_down_at_start_joins_when_it_comes_up() {
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let gw = GatewayProcess::start(&http_config(&[http_server("late", &url)], ""));
+    let health = eventually(
+        Duration::from_secs(20),
+        "late to be disconnected",
+        || async {
+            let (_, h) = get_json(&gw.url("/health")).await;
+            (h["components"]["downstream_servers"]["late"] == json!("disconnected")).then_some(h)
+        },
+    )
+    .await;
+    assert_eq!(health["metrics"]["tools_indexed"], json!(0));
+    let client = connect_http(&gw.mcp_url()).await;
+    assert!(tool_names(&client).await.is_empty());
+
+    let _server = {
+        let child = std::process::Command::new(everything_bin())
+            .arg("streamableHttp")
+            .env("PORT", port.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        ServerProcess { child, port }
+    };
+    wait_connected(&gw.url(""), &["late"]).await;
+    let echo = eventually(Duration::from_secs(30), "late__echo", || {
+        let client = &client;
+        async move {
+            call_text(client, "late__echo", json!({"message": "finally"}))
+                .await
+                .ok()
+        }
+    })
+    .await;
+    assert_eq!(echo, "Echo: finally");
+    client.cancel().await.ok();
+}
+
+#[test]
+fn sigterm_drains_stops_the_downstream_servers_and_exits_cleanly() {
+    let mut gw = GatewayProcess::start(&http_config(
+        &[stdio_server("everything", &everything_bin(), &["stdio"])],
+        "",
+    ));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let child = loop {
+        if let Some(pid) = gw
+            .child_pids()
+            .into_iter()
+            .find(|p| cmdline(*p).contains("mcp-server-everything"))
+        {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "the downstream never started");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    std::process::Command::new("kill")
+        .args(["-TERM", &gw.child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = gw.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the gateway did not exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "{status}");
+    // The stdio child is gone too (no orphaned servers).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{child}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{child}/stat"))
+            .unwrap_or_default()
+            .contains(") Z")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "downstream {child} outlived the gateway"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(gw.log_text().contains("SIGTERM"), "{}", gw.log_text());
+}

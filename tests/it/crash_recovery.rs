@@ -37,9 +37,7 @@ async fn killed_downstream_fails_in_flight_calls_then_recovers() {
     };
     tokio::time::sleep(Duration::from_secs(2)).await;
     let victim = gw
-        .child_pids()
-        .into_iter()
-        .find(|pid| cmdline(*pid).contains("mcp-server-everything"))
+        .child_matching("mcp-server-everything")
         .expect("the everything server is a child of the gateway");
     std::process::Command::new("kill")
         .args(["-9", &victim.to_string()])
@@ -68,20 +66,10 @@ async fn killed_downstream_fails_in_flight_calls_then_recovers() {
     assert!(t.is_ok(), "{t:?}");
 
     // The server is respawned and its tools work again.
-    let echo = eventually(Duration::from_secs(60), "echo after respawn", || {
-        let client = &client;
-        async move {
-            call_text(client, "everything__echo", json!({"message": "back"}))
-                .await
-                .ok()
-        }
-    })
-    .await;
+    let echo = call_eventually(&client, "everything__echo", json!({"message": "back"})).await;
     assert_eq!(echo, "Echo: back");
     let new_pid = gw
-        .child_pids()
-        .into_iter()
-        .find(|pid| cmdline(*pid).contains("mcp-server-everything"))
+        .child_matching("mcp-server-everything")
         .expect("respawned");
     assert_ne!(new_pid, victim);
     let (_, metrics) = (

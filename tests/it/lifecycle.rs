@@ -59,26 +59,9 @@ async fn a_server_that_is_down_at_start_joins_when_it_comes_up() {
     let client = connect_http(&gw.mcp_url()).await;
     assert!(tool_names(&client).await.is_empty());
 
-    let _server = {
-        let child = std::process::Command::new(everything_bin())
-            .arg("streamableHttp")
-            .env("PORT", port.to_string())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        ServerProcess { child, port }
-    };
+    let _server = ServerProcess::everything_http_on(port);
     wait_connected(&gw.url(""), &["late"]).await;
-    let echo = eventually(Duration::from_secs(30), "late__echo", || {
-        let client = &client;
-        async move {
-            call_text(client, "late__echo", json!({"message": "finally"}))
-                .await
-                .ok()
-        }
-    })
-    .await;
+    let echo = call_eventually(&client, "late__echo", json!({"message": "finally"})).await;
     assert_eq!(echo, "Echo: finally");
     client.cancel().await.ok();
 }
@@ -91,11 +74,7 @@ fn sigterm_drains_stops_the_downstream_servers_and_exits_cleanly() {
     ));
     let deadline = Instant::now() + Duration::from_secs(60);
     let child = loop {
-        if let Some(pid) = gw
-            .child_pids()
-            .into_iter()
-            .find(|p| cmdline(*p).contains("mcp-server-everything"))
-        {
+        if let Some(pid) = gw.child_matching("mcp-server-everything") {
             break pid;
         }
         assert!(Instant::now() < deadline, "the downstream never started");

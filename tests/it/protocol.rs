@@ -175,51 +175,30 @@ async fn every_initialize_revision_is_negotiated_and_delete_ends_the_session() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_without_config_runs_the_built_in_default() {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ucp"))
-        .arg("serve")
-        .env("UCP_HOME", ucp_home())
-        .env("UCP_PORT", "0")
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        let mut hint = false;
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            hint |= line.contains("claude mcp add");
-            if let Some(rest) = line.strip_prefix("ucp: listening on http://") {
-                let _ = tx.send((rest.split('/').next().unwrap().to_string(), hint));
-            }
-            if line.contains("claude mcp add") {
-                let _ = tx.send((String::new(), true));
-            }
-        }
-    });
-    let (addr, _) = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("listening line");
-    let (_, hint) = rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("connect hint");
-    assert!(hint);
-    let base = format!("http://{addr}");
-    let health = wait_connected(&base, &["everything", "memory", "time"]).await;
+    let gw = GatewayProcess::start_built_in();
+    let health = wait_connected(&gw.url(""), &["everything", "memory", "time"]).await;
     assert!(
         health["metrics"]["tools_indexed"].as_u64().unwrap() > 20,
         "{health}"
     );
-    let client = connect_http(&format!("{base}/mcp")).await;
+    assert!(
+        gw.log_text()
+            .contains("claude mcp add --transport http ucp"),
+        "prints how to connect: {}",
+        gw.log_text()
+    );
+    let client = connect_http(&gw.mcp_url()).await;
     let echo = call_text(&client, "everything__echo", json!({"message": "default"}))
         .await
         .unwrap();
     assert_eq!(echo, "Echo: default");
+    let time = call_text(
+        &client,
+        "time__get_current_time",
+        json!({"timezone": "UTC"}),
+    )
+    .await
+    .unwrap();
+    assert!(time.contains("UTC"), "{time}");
     client.cancel().await.ok();
-    let _ = child.kill();
-    let _ = child.wait();
 }

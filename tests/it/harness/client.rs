@@ -82,6 +82,15 @@ where
     }
 }
 
+/// Calls a tool until it succeeds (for a server that is still coming up); returns its text.
+pub async fn call_eventually(client: &McpClient, name: &str, args: Value) -> String {
+    eventually(Duration::from_secs(60), name, || {
+        let args = args.clone();
+        async move { call_text(client, name, args).await.ok() }
+    })
+    .await
+}
+
 /// Waits until `/health` reports every listed server as connected.
 pub async fn wait_connected(base: &str, servers: &[&str]) -> Value {
     eventually(

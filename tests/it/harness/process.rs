@@ -21,9 +21,20 @@ impl GatewayProcess {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("ucp_config.yaml");
         std::fs::write(&path, config).expect("write config");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ucp"))
-            .args(["serve", "-c"])
-            .arg(&path)
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ucp"));
+        command.args(["serve", "-c"]).arg(&path);
+        Self::spawn(command, dir)
+    }
+
+    /// `ucp serve` with no config (the built-in default) on an ephemeral port.
+    pub fn start_built_in() -> GatewayProcess {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ucp"));
+        command.arg("serve").env("UCP_PORT", "0");
+        Self::spawn(command, tempfile::tempdir().expect("tempdir"))
+    }
+
+    fn spawn(mut command: Command, dir: tempfile::TempDir) -> GatewayProcess {
+        let mut child = command
             .env("UCP_HOME", super::ucp_home())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -73,9 +84,11 @@ impl GatewayProcess {
         self.logs.lock().unwrap().join("\n")
     }
 
-    /// PIDs of the gateway's direct children (its stdio downstream servers).
-    pub fn child_pids(&self) -> Vec<u32> {
+    /// The gateway's direct child (a stdio downstream server) whose command line contains `needle`.
+    pub fn child_matching(&self, needle: &str) -> Option<u32> {
         children_of(self.child.id())
+            .into_iter()
+            .find(|pid| cmdline(*pid).contains(needle))
     }
 }
 
@@ -120,7 +133,11 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// `mcp-server-everything streamableHttp` on a free loopback port.
     pub fn everything_http() -> ServerProcess {
-        let port = free_port();
+        Self::everything_http_on(free_port())
+    }
+
+    /// `mcp-server-everything streamableHttp` on `port`.
+    pub fn everything_http_on(port: u16) -> ServerProcess {
         let child = Command::new(super::everything_bin())
             .arg("streamableHttp")
             .env("PORT", port.to_string())

@@ -111,3 +111,66 @@ fn sigterm_drains_stops_the_downstream_servers_and_exits_cleanly() {
     }
     assert!(gw.log_text().contains("SIGTERM"), "{}", gw.log_text());
 }
+
+/// Fault injection: a "server" that prints garbage instead of JSON-RPC, and an HTTP endpoint that
+/// is not an MCP server (it also records what the gateway sent, to check configured headers).
+#[tokio::test(flavor = "multi_thread")]
+async fn garbage_downstreams_stay_disconnected_and_configured_headers_are_sent() {
+    use std::io::{Read, Write};
+    let capture = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = capture.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in capture.incoming().take(1) {
+            let mut stream = stream.unwrap();
+            let mut buf = [0u8; 8192];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            let _ = tx.send(String::from_utf8_lossy(&buf[..n]).to_lowercase());
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 9\r\n\r\nnot json!");
+        }
+    });
+    let config = http_config(
+        &[
+            format!(
+                "  - name: garbage\n    command: sh\n    args: [\"-c\", \"echo this is not json-rpc; sleep 30\"]\n    timeout: 2\n"
+            ),
+            format!(
+                "  - name: nonmcp\n    url: \"http://127.0.0.1:{port}/mcp\"\n    headers:\n      X-Api-Key: \"secret-value\"\n    timeout: 2\n"
+            ),
+            stdio_server("time", &time_bin(), &[]),
+        ],
+        "",
+    );
+    let gw = GatewayProcess::start(&config);
+    let request = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the gateway connects to the HTTP downstream");
+    assert!(request.contains("x-api-key: secret-value"), "{request}");
+    let health = eventually(
+        Duration::from_secs(30),
+        "garbage servers to be disconnected",
+        || async {
+            let (_, h) = get_json(&gw.url("/health")).await;
+            let s = &h["components"]["downstream_servers"];
+            (s["garbage"] == json!("disconnected")
+                && s["nonmcp"] == json!("disconnected")
+                && s["time"] == json!("connected"))
+            .then_some(h)
+        },
+    )
+    .await;
+    assert_eq!(health["status"], "degraded");
+    let client = connect_http(&gw.mcp_url()).await;
+    let names = tool_names(&client).await;
+    assert!(names.iter().all(|n| n.starts_with("time__")), "{names:?}");
+    assert!(
+        call_text(
+            &client,
+            "time__get_current_time",
+            json!({"timezone": "UTC"})
+        )
+        .await
+        .is_ok()
+    );
+    client.cancel().await.ok();
+}

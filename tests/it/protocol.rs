@@ -149,6 +149,19 @@ async fn every_initialize_revision_is_negotiated_and_delete_ends_the_session() {
         .await
         .unwrap();
     assert_eq!(after.status().as_u16(), 404);
+    // An unknown MCP-Protocol-Version header on a live session is refused with 400.
+    let (_, session, _) = raw_initialize(&url, "2025-06-18").await;
+    let bad_version = http
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", session.unwrap())
+        .header("mcp-protocol-version", "1999-01-01")
+        .body(r#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_version.status().as_u16(), 400);
     // A newer client's server/discover gets a real answer listing the supported revisions.
     let discover = http
         .post(&url)

@@ -3,7 +3,6 @@
 
 use std::process::Stdio;
 use std::sync::{Arc, Weak};
-use std::time::Duration;
 
 use rmcp::model::{ClientCapabilities, ClientConfig, Implementation};
 use rmcp::service::{NotificationContext, RunningService};
@@ -14,9 +13,6 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use ucp_config::DownstreamTransport;
 
 use super::Downstream;
-
-/// The shortest time a server gets to start and answer `initialize` (npx may download first).
-const MIN_STARTUP: Duration = Duration::from_secs(60);
 
 /// The rmcp client handler of one downstream connection.
 pub struct DownstreamClient {
@@ -62,7 +58,9 @@ pub async fn connect(ds: &Arc<Downstream>) -> Result<Running, String> {
             Implementation::new("ucp-gateway", env!("CARGO_PKG_VERSION")),
         ),
     };
-    let startup = ds.config.timeout.max(MIN_STARTUP);
+    // A server gets its own request timeout to start and answer `initialize`; a slow first start
+    // (npx downloading) fails once and succeeds on a later attempt.
+    let startup = ds.config.timeout;
     let started = match &ds.config.transport {
         DownstreamTransport::Stdio {
             command,
@@ -107,8 +105,8 @@ pub async fn connect(ds: &Arc<Downstream>) -> Result<Running, String> {
         Ok(Ok(running)) => Ok(running),
         Ok(Err(e)) => Err(format!("initialize failed: {e}")),
         Err(_) => Err(format!(
-            "no answer to initialize within {}s",
-            startup.as_secs()
+            "no answer to initialize within {:.1}s",
+            startup.as_secs_f64()
         )),
     }
 }

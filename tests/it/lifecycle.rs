@@ -131,9 +131,8 @@ async fn garbage_downstreams_stay_disconnected_and_configured_headers_are_sent()
     });
     let config = http_config(
         &[
-            format!(
-                "  - name: garbage\n    command: sh\n    args: [\"-c\", \"echo this is not json-rpc; sleep 30\"]\n    timeout: 2\n"
-            ),
+            "  - name: garbage\n    command: sh\n    args: [\"-c\", \"echo this is not json-rpc; sleep 30\"]\n    timeout: 2\n"
+                .to_string(),
             format!(
                 "  - name: nonmcp\n    url: \"http://127.0.0.1:{port}/mcp\"\n    headers:\n      X-Api-Key: \"secret-value\"\n    timeout: 2\n"
             ),

@@ -1,0 +1,128 @@
+//! The embedded RocksDB store of the tool index: embeddings keyed by (model id, hash of the text),
+//! so a restart with an unchanged catalog re-embeds nothing.
+//!
+//! One read-write opener per directory (RocksDB's LOCK): the gateway and `ucp index` share it by
+//! running one at a time; a second opener gets a clear error naming the directory.
+
+use std::path::{Path, PathBuf};
+
+use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch};
+use sha2::{Digest, Sha256};
+
+pub const CF_EMBEDDINGS: &str = "embeddings";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the index store at {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rocksdb::Error,
+    },
+    #[error("index store {op} failed: {source}")]
+    Io {
+        op: &'static str,
+        source: rocksdb::Error,
+    },
+    #[error("index store has a corrupt {what} entry")]
+    Corrupt { what: &'static str },
+}
+
+pub struct Store {
+    db: DB,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        let families = [CF_EMBEDDINGS]
+            .into_iter()
+            .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
+        let db = DB::open_cf_descriptors(&options, path, families).map_err(|source| {
+            StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        Ok(Store {
+            db,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The stored embedding of each text under `model_id`, `None` where there is none.
+    pub fn embeddings(
+        &self,
+        model_id: &str,
+        texts: &[&str],
+    ) -> Result<Vec<Option<Vec<f32>>>, StoreError> {
+        let cf = self.cf(CF_EMBEDDINGS)?;
+        let keys: Vec<Vec<u8>> = texts.iter().map(|t| embedding_key(model_id, t)).collect();
+        self.db
+            .multi_get_cf(keys.iter().map(|k| (cf, k.as_slice())))
+            .into_iter()
+            .map(|value| match value {
+                Ok(Some(bytes)) => decode_vector(&bytes).map(Some),
+                Ok(None) => Ok(None),
+                Err(source) => Err(StoreError::Io { op: "read", source }),
+            })
+            .collect()
+    }
+
+    /// Stores embeddings in one atomic batch (written to the WAL, so they survive a crash).
+    pub fn put_embeddings(
+        &self,
+        model_id: &str,
+        items: &[(&str, &[f32])],
+    ) -> Result<(), StoreError> {
+        let cf = self.cf(CF_EMBEDDINGS)?;
+        let mut batch = WriteBatch::default();
+        for (text, vector) in items {
+            batch.put_cf(cf, embedding_key(model_id, text), encode_vector(vector));
+        }
+        self.db.write(batch).map_err(|source| StoreError::Io {
+            op: "write",
+            source,
+        })
+    }
+
+    fn cf(&self, name: &'static str) -> Result<&rocksdb::ColumnFamily, StoreError> {
+        self.db.cf_handle(name).ok_or(StoreError::Corrupt {
+            what: "column family",
+        })
+    }
+}
+
+/// `model_id`, a zero byte, then the SHA-256 of the text.
+fn embedding_key(model_id: &str, text: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(model_id.len() + 33);
+    key.extend_from_slice(model_id.as_bytes());
+    key.push(0);
+    key.extend_from_slice(&Sha256::digest(text.as_bytes()));
+    key
+}
+
+fn encode_vector(vector: &[f32]) -> Vec<u8> {
+    vector.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn decode_vector(bytes: &[u8]) -> Result<Vec<f32>, StoreError> {
+    if bytes.len() % 4 != 0 {
+        return Err(StoreError::Corrupt { what: "embedding" });
+    }
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests;

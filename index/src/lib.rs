@@ -3,8 +3,20 @@
 //! Architecture invariant: this crate knows nothing about MCP or HTTP. It sees tools as plain
 //! documents (server, name, description, parameters, tags) and queries as text.
 
+pub mod ann;
+pub mod bench_data;
+pub mod bm25;
 pub mod dense;
+pub mod doc;
+pub mod engine;
+pub mod fusion;
+pub mod metrics;
 pub mod store;
+pub mod tokenize;
 
+pub use bm25::{Bm25Index, Bm25Params};
 pub use dense::DenseIndex;
+pub use doc::ToolDoc;
+pub use engine::{Engine, Hit, Mode, SelectOptions};
+pub use fusion::FusionWeights;
 pub use store::{Store, StoreError};

@@ -1,8 +1,10 @@
 //! The `ucp` binary: the command line, and the wiring of config, downstream pool, pipeline and fronts.
 
 mod app;
+mod eval;
 mod health;
 mod load;
+mod progress;
 mod serve;
 mod telemetry;
 
@@ -46,6 +48,25 @@ enum Command {
         #[arg(short, long)]
         config: PathBuf,
     },
+    /// Measure tool selection on a tools.jsonl + queries.jsonl set (the format of bench/).
+    Eval {
+        #[arg(long)]
+        tools: PathBuf,
+        #[arg(long)]
+        queries: PathBuf,
+        /// keyword, semantic or hybrid.
+        #[arg(long, default_value = "hybrid")]
+        mode: ucp_index::Mode,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Directory with model.onnx and tokenizer.json (default $UCP_HOME/models).
+        #[arg(long)]
+        model_dir: Option<PathBuf>,
+        /// RocksDB directory caching tool embeddings (default $UCP_HOME/data/eval-store).
+        #[arg(long)]
+        store: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -54,5 +75,20 @@ fn main() -> ExitCode {
         Command::Serve { config, stdio } => serve::main(config.as_deref(), stdio),
         Command::InitConfig { output, force } => load::init_config(&output, force),
         Command::CheckConfig { config } => load::check_config(&config),
+        Command::Eval {
+            tools,
+            queries,
+            mode,
+            json,
+            model_dir,
+            store,
+        } => eval::main(eval::EvalArgs {
+            tools,
+            queries,
+            mode,
+            json,
+            model_dir,
+            store_dir: store,
+        }),
     }
 }

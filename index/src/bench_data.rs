@@ -73,11 +73,14 @@ struct QueryLine {
 
 /// Reads `dir/tools.jsonl` and `dir/queries.jsonl`.
 pub fn load_set(dir: &Path) -> Result<BenchSet, BenchError> {
-    let tools_path = dir.join("tools.jsonl");
-    let queries_path = dir.join("queries.jsonl");
-    let (tools, index_of) = parse_tools(&read(&tools_path)?, &tools_path.display().to_string())?;
+    load_files(&dir.join("tools.jsonl"), &dir.join("queries.jsonl"))
+}
+
+/// Loads a tools file and a queries file (the format of `bench/`), wherever they are.
+pub fn load_files(tools_path: &Path, queries_path: &Path) -> Result<BenchSet, BenchError> {
+    let (tools, index_of) = parse_tools(&read(tools_path)?, &tools_path.display().to_string())?;
     let queries = parse_queries(
-        &read(&queries_path)?,
+        &read(queries_path)?,
         &queries_path.display().to_string(),
         &index_of,
     )?;

@@ -6,6 +6,7 @@ mod harness;
 mod bad_input;
 mod config_cli;
 mod crash_recovery;
+mod eval_cli;
 mod lifecycle;
 mod protocol;
 mod python_client;

@@ -1,0 +1,401 @@
+//! Local sentence embeddings (all-MiniLM-L6-v2 on ONNX Runtime) so tool selection can rank tools by meaning, offline.
+//!
+//! The model, tokenizer and ONNX Runtime library are files installed by `scripts/setup.sh`; nothing is downloaded here.
+//! ONNX Runtime is loaded at run time (`ort` with `load-dynamic`); loading is process-global, so the first
+//! [`Embedder::load`] decides which library the whole process uses. No `catch_unwind` is needed: `ort::init_from`
+//! returns errors for a missing/foreign/too-old library, its only `expect` (on `current_exe`) is reached for relative
+//! paths only and we always pass a canonical absolute one, and no other `ort` call is made before it succeeded.
+
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use lru::LruCache;
+use ort::environment::Environment;
+use ort::session::Session;
+use ort::value::Tensor;
+use parking_lot::Mutex;
+use sha2::{Digest, Sha256};
+use tokenizers::{Tokenizer, TruncationParams};
+
+pub const DEFAULT_MODEL: &str = "all-MiniLM-L6-v2";
+pub const DIM: usize = 384;
+/// File name `scripts/setup.sh` installs next to the model.
+pub const ORT_LIBRARY_FILE: &str = "libonnxruntime.so.1.31.1";
+/// Oldest ONNX Runtime that `ort`'s `api-31` feature accepts.
+pub const ORT_MIN_VERSION: &str = "1.31";
+const SETUP_HINT: &str = "run scripts/setup.sh";
+const MODEL_FILE: &str = "model.onnx";
+const TOKENIZER_FILE: &str = "tokenizer.json";
+const OUTPUT: &str = "last_hidden_state";
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error("missing {}: {hint}", path.display())]
+    Missing { path: PathBuf, hint: &'static str },
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot load ONNX Runtime from {}: {reason} (need libonnxruntime >= {needed}; {SETUP_HINT})", path.display())]
+    OrtLoad {
+        path: PathBuf,
+        reason: String,
+        needed: &'static str,
+    },
+    #[error("ONNX Runtime at {} is version {found}, need >= {needed} ({SETUP_HINT})", path.display())]
+    OrtVersion {
+        path: PathBuf,
+        found: String,
+        needed: &'static str,
+    },
+    #[error("ONNX Runtime is already loaded in this process from {}; cannot also load {}", loaded.display(), requested.display())]
+    OrtConflict { loaded: PathBuf, requested: PathBuf },
+    #[error("onnx runtime: {0}")]
+    Ort(#[from] ort::Error),
+    #[error("tokenizer: {0}")]
+    Tokenizer(#[source] tokenizers::Error),
+    #[error("unexpected model: {0}")]
+    Model(String),
+    #[error("invalid embedder config: {0}")]
+    Config(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct EmbedderConfig {
+    /// Directory holding `model.onnx` and `tokenizer.json`.
+    pub model_dir: PathBuf,
+    /// Path of `libonnxruntime.so` (>= 1.31).
+    pub ort_library: PathBuf,
+    /// ONNX Runtime intra-op threads; 0 lets ONNX Runtime choose.
+    pub intra_threads: usize,
+    /// Texts per model run in bulk embedding (~32 keeps peak memory low).
+    pub batch_size: usize,
+    /// Token limit per text, special tokens included (the model was trained with 256; hard limit 512).
+    pub max_tokens: usize,
+    /// Entries of the query LRU cache; 0 disables it.
+    pub query_cache_size: usize,
+}
+
+impl EmbedderConfig {
+    /// Defaults; `ort_library` comes from `ORT_DYLIB_PATH` if set, else `model_dir/libonnxruntime.so.1.31.1`.
+    pub fn from_env_and_dir(model_dir: impl Into<PathBuf>) -> Self {
+        let model_dir = model_dir.into();
+        let ort_library = match std::env::var_os("ORT_DYLIB_PATH") {
+            Some(p) if !p.is_empty() => PathBuf::from(p),
+            _ => model_dir.join(ORT_LIBRARY_FILE),
+        };
+        Self {
+            model_dir,
+            ort_library,
+            intra_threads: 2,
+            batch_size: 32,
+            max_tokens: 256,
+            query_cache_size: 4096,
+        }
+    }
+}
+
+/// Process-wide ONNX Runtime: `ort` allows one library and one environment per process.
+static RUNTIME: Mutex<Option<(PathBuf, Environment)>> = Mutex::new(None);
+
+pub struct Embedder {
+    tokenizer: Tokenizer,
+    /// `Session::run` needs `&mut`; runs are serialised, one chunk at a time so queries can interleave with bulk work.
+    session: Mutex<Session>,
+    has_token_type_ids: bool,
+    model_id: String,
+    batch_size: usize,
+    cache: Option<Mutex<LruCache<String, Arc<[f32]>>>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl Embedder {
+    pub fn load(config: EmbedderConfig) -> Result<Embedder, EmbedError> {
+        if config.batch_size == 0 {
+            return Err(EmbedError::Config("batch_size must be >= 1".into()));
+        }
+        if !(8..=512).contains(&config.max_tokens) {
+            return Err(EmbedError::Config(format!(
+                "max_tokens must be in 8..=512, got {}",
+                config.max_tokens
+            )));
+        }
+        let model_path = existing(&config.model_dir.join(MODEL_FILE))?;
+        let tokenizer_path = existing(&config.model_dir.join(TOKENIZER_FILE))?;
+        let env = runtime(&config.ort_library)?;
+
+        let mut tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(EmbedError::Tokenizer)?;
+        // tokenizer.json pads every text to 128 tokens; we pad each chunk to its own longest text instead.
+        tokenizer.with_padding(None);
+        let truncation = TruncationParams {
+            max_length: config.max_tokens,
+            ..TruncationParams::default()
+        };
+        tokenizer
+            .with_truncation(Some(truncation))
+            .map_err(EmbedError::Tokenizer)?;
+
+        let model = std::fs::read(&model_path).map_err(|source| EmbedError::Io {
+            path: model_path.clone(),
+            source,
+        })?;
+        let tokenizer_bytes = std::fs::read(&tokenizer_path).map_err(|source| EmbedError::Io {
+            path: tokenizer_path.clone(),
+            source,
+        })?;
+        let mut builder = Session::builder(&env)?;
+        if config.intra_threads > 0 {
+            builder = builder
+                .with_intra_threads(config.intra_threads)
+                .map_err(ort::Error::from)?;
+        }
+        let exp = std::env::var("EMB_EXP").unwrap_or_default();
+        if exp.contains("arena_off") {
+            builder = builder
+                .with_execution_providers([ort::ep::CPU::default()
+                    .with_arena_allocator(false)
+                    .build()])
+                .map_err(ort::Error::from)?;
+        }
+        let session = builder.commit_from_memory(&model)?;
+        let has_input = |n: &str| session.inputs().iter().any(|i| i.name() == n);
+        if !has_input("input_ids")
+            || !has_input("attention_mask")
+            || !session.outputs().iter().any(|o| o.name() == OUTPUT)
+        {
+            return Err(EmbedError::Model(format!(
+                "{} lacks input_ids/attention_mask/{OUTPUT}",
+                model_path.display()
+            )));
+        }
+        let has_token_type_ids = has_input("token_type_ids");
+
+        // Everything that changes the vectors goes into the id: model weights, tokenizer, truncation length.
+        let mut hash = Sha256::new();
+        hash.update(&model);
+        hash.update(&tokenizer_bytes);
+        hash.update((config.max_tokens as u64).to_le_bytes());
+        let hex: String = hash
+            .finalize()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+
+        Ok(Embedder {
+            tokenizer,
+            session: Mutex::new(session),
+            has_token_type_ids,
+            model_id: format!("minilm-l6-v2:{hex}"),
+            batch_size: config.batch_size,
+            cache: NonZeroUsize::new(config.query_cache_size).map(|n| Mutex::new(LruCache::new(n))),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        })
+    }
+
+    /// Stable id for persisted embeddings: changes whenever the vectors could change.
+    pub fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    /// One query, LRU-cached by exact text.
+    pub fn embed_query(&self, text: &str) -> Result<Arc<[f32]>, EmbedError> {
+        if let Some(cache) = &self.cache
+            && let Some(v) = cache.lock().get(text)
+        {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(Arc::clone(v));
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let v: Arc<[f32]> = self.embed_batch(&[text])?.pop().unwrap_or_default().into();
+        if let Some(cache) = &self.cache {
+            cache.lock().put(text.to_owned(), Arc::clone(&v));
+        }
+        Ok(v)
+    }
+
+    /// `(hits, misses)` of the query cache.
+    pub fn cache_stats(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Unit-length embeddings, in input order.
+    pub fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        self.embed_batch_with_progress(texts, &mut |_| {})
+    }
+
+    /// As [`Self::embed_batch`], calling `progress(done_so_far)` after each chunk.
+    pub fn embed_batch_with_progress(
+        &self,
+        texts: &[&str],
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let mut encodings = Vec::with_capacity(texts.len());
+        for text in texts {
+            encodings.push(
+                self.tokenizer
+                    .encode(*text, true)
+                    .map_err(EmbedError::Tokenizer)?,
+            );
+        }
+        // Similar lengths per chunk waste less compute on padding (about 2x faster on tool descriptions).
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| encodings[i].len());
+        let mut out = vec![Vec::new(); texts.len()];
+        let mut done = 0;
+        let cap: usize = std::env::var("EMB_CAP")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(usize::MAX);
+        let mut chunks: Vec<&[usize]> = Vec::new();
+        let mut rest = &order[..];
+        while !rest.is_empty() {
+            let mut n = rest.len().min(self.batch_size);
+            while n > 1 && n * encodings[rest[n - 1]].len() > cap {
+                n -= 1;
+            }
+            chunks.push(&rest[..n]);
+            rest = &rest[n..];
+        }
+        for chunk in chunks {
+            let seqs: Vec<_> = chunk.iter().map(|&i| &encodings[i]).collect();
+            for (&i, v) in chunk.iter().zip(self.run_chunk(&seqs)?) {
+                out[i] = v;
+            }
+            done += chunk.len();
+            progress(done);
+        }
+        Ok(out)
+    }
+
+    fn run_chunk(&self, seqs: &[&tokenizers::Encoding]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let batch = seqs.len();
+        let seq_len = seqs.iter().map(|e| e.len()).max().unwrap_or(0).max(1);
+        let mut ids = vec![0i64; batch * seq_len];
+        let mut mask = vec![0i64; batch * seq_len];
+        let mut types = vec![0i64; batch * seq_len];
+        for (row, enc) in seqs.iter().enumerate() {
+            let base = row * seq_len;
+            let cells = enc
+                .get_ids()
+                .iter()
+                .zip(enc.get_attention_mask())
+                .zip(enc.get_type_ids());
+            for (j, ((&id, &m), &t)) in cells.enumerate() {
+                (ids[base + j], mask[base + j], types[base + j]) =
+                    (i64::from(id), i64::from(m), i64::from(t));
+            }
+        }
+        let shape = [batch, seq_len];
+        let mut inputs = ort::inputs![
+            "input_ids" => Tensor::from_array((shape, ids))?,
+            "attention_mask" => Tensor::from_array((shape, mask.clone()))?,
+        ];
+        if self.has_token_type_ids {
+            inputs.push((
+                "token_type_ids".into(),
+                Tensor::from_array((shape, types))?.into(),
+            ));
+        }
+        let mut session = self.session.lock();
+        let outputs = session.run(inputs)?;
+        let hidden = outputs
+            .get(OUTPUT)
+            .ok_or_else(|| EmbedError::Model(format!("no output {OUTPUT}")))?;
+        let (out_shape, data) = hidden.try_extract_tensor::<f32>()?;
+        if **out_shape != [batch as i64, seq_len as i64, DIM as i64] {
+            return Err(EmbedError::Model(format!(
+                "{OUTPUT} has shape {:?}, want [{batch}, {seq_len}, {DIM}]",
+                &**out_shape
+            )));
+        }
+        Ok((0..batch)
+            .map(|row| {
+                mean_pool(
+                    &data[row * seq_len * DIM..][..seq_len * DIM],
+                    &mask[row * seq_len..][..seq_len],
+                )
+            })
+            .collect())
+    }
+}
+
+/// Mean of the token vectors where `mask` is 1, scaled to unit length.
+fn mean_pool(hidden: &[f32], mask: &[i64]) -> Vec<f32> {
+    let mut v = vec![0f32; DIM];
+    for (tok, _) in hidden.chunks_exact(DIM).zip(mask).filter(|(_, m)| **m != 0) {
+        v.iter_mut().zip(tok).for_each(|(a, b)| *a += b);
+    }
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+    v
+}
+
+fn existing(path: &Path) -> Result<PathBuf, EmbedError> {
+    path.canonicalize().map_err(|_| EmbedError::Missing {
+        path: path.to_path_buf(),
+        hint: SETUP_HINT,
+    })
+}
+
+/// Loads ONNX Runtime once per process and returns its environment.
+fn runtime(library: &Path) -> Result<Environment, EmbedError> {
+    let path = existing(library)?;
+    let mut slot = RUNTIME.lock();
+    if let Some((loaded, env)) = slot.as_ref() {
+        return match *loaded == path {
+            true => Ok(env.clone()),
+            false => Err(EmbedError::OrtConflict {
+                loaded: loaded.clone(),
+                requested: path,
+            }),
+        };
+    }
+    let builder = ort::init_from(&path).map_err(|e| match e {
+        ort::LoadDynamicError::BadVersion { version_str, path } => EmbedError::OrtVersion {
+            path,
+            found: version_str,
+            needed: ORT_MIN_VERSION,
+        },
+        // libloading puts dlerror()'s text in the source, not in Display.
+        ort::LoadDynamicError::Dlopen { error, path } => EmbedError::OrtLoad {
+            path,
+            reason: chain(&error),
+            needed: ORT_MIN_VERSION,
+        },
+        other => EmbedError::OrtLoad {
+            path: path.clone(),
+            reason: other.to_string(),
+            needed: ORT_MIN_VERSION,
+        },
+    })?;
+    let env = builder
+        .with_name("ucp-index")
+        .with_telemetry(false)
+        .build()?;
+    *slot = Some((path, env.clone()));
+    Ok(env)
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text = format!("{text}: {c}");
+        cause = c.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,145 @@
+//! `ucp eval`: selection quality and latency on a public tool-retrieval set, measured with the same
+//! engine, embedder and store the gateway serves with.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use ucp_index::bench_data::load_files;
+use ucp_index::metrics::{Metrics, Summary};
+use ucp_index::{
+    Bm25Params, Embedder, EmbedderConfig, Engine, FusionWeights, Mode, SelectOptions, Store,
+};
+
+use crate::load::ucp_home;
+
+pub struct EvalArgs {
+    pub tools: PathBuf,
+    pub queries: PathBuf,
+    pub mode: Mode,
+    pub json: bool,
+    pub model_dir: Option<PathBuf>,
+    pub store_dir: Option<PathBuf>,
+}
+
+pub fn main(args: EvalArgs) -> ExitCode {
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(args: &EvalArgs) -> Result<(), String> {
+    let set = load_files(&args.tools, &args.queries).map_err(|e| e.to_string())?;
+    let embedder = match args.mode {
+        Mode::Keyword => None,
+        _ => Some(load_embedder(args.model_dir.as_deref())?),
+    };
+    let texts: Vec<String> = set.tools.iter().map(|d| d.dense_text()).collect();
+    let vectors = match &embedder {
+        None => Vec::new(),
+        Some(embedder) => {
+            let dir = args
+                .store_dir
+                .clone()
+                .unwrap_or_else(|| ucp_home().join("data").join("eval-store"));
+            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let store = Store::open(&dir).map_err(|e| e.to_string())?;
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let bar = crate::progress::bar(refs.len() as u64, "embedding tools", args.json);
+            let (vectors, stats) = ucp_index::embed_cache::embed_texts(
+                embedder,
+                Some(&store),
+                &refs,
+                &mut |done, _| bar.set_position(done as u64),
+            )
+            .map_err(|e| e.to_string())?;
+            bar.finish_and_clear();
+            if !args.json {
+                eprintln!(
+                    "embeddings: {} from the store, {} computed",
+                    stats.from_store, stats.computed
+                );
+            }
+            vectors
+        }
+    };
+    let engine = Engine::build(
+        set.tools,
+        &vectors,
+        Bm25Params::default(),
+        FusionWeights::default(),
+    )?;
+    let options = SelectOptions {
+        mode: args.mode,
+        k: 10,
+        similarity_threshold: -1.0,
+        per_server_cap: None,
+    };
+    let mut summary = Summary::default();
+    let mut latencies = Vec::with_capacity(set.queries.len());
+    for query in &set.queries {
+        let started = Instant::now();
+        let vector = match &embedder {
+            Some(e) => Some(e.embed_query(&query.text).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        let hits = engine.search(&query.text, vector.as_deref(), options);
+        latencies.push(started.elapsed());
+        let ranking: Vec<u32> = hits.iter().map(|h| h.doc).collect();
+        summary.add(&Metrics::of(&ranking, &query.relevant));
+    }
+    latencies.sort();
+    let mean = summary.mean();
+    let (p50, p99) = (
+        ms(percentile(&latencies, 0.50)),
+        ms(percentile(&latencies, 0.99)),
+    );
+    if args.json {
+        let out = json!({
+            "mode": format!("{:?}", args.mode).to_lowercase(),
+            "recall@1": mean.recall_1, "recall@5": mean.recall_5, "recall@10": mean.recall_10,
+            "ndcg@10": mean.ndcg_10, "mrr": mean.mrr, "p50_ms": p50, "p99_ms": p99,
+            "tools": engine.len(), "queries": set.queries.len(),
+        });
+        println!("{out}");
+    } else {
+        println!(
+            "mode {:?}: {} tools, {} queries",
+            args.mode,
+            engine.len(),
+            set.queries.len()
+        );
+        println!("| R@1 | R@5 | R@10 | NDCG@10 | MRR | p50 ms | p99 ms |");
+        println!("| --- | --- | --- | --- | --- | --- | --- |");
+        println!(
+            "| {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {p50:.2} | {p99:.2} |",
+            mean.recall_1, mean.recall_5, mean.recall_10, mean.ndcg_10, mean.mrr
+        );
+    }
+    Ok(())
+}
+
+/// The embedder from `--model-dir`, or `$UCP_HOME/models` as `scripts/setup.sh` installs it.
+pub fn load_embedder(model_dir: Option<&Path>) -> Result<Embedder, String> {
+    let dir = model_dir
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("UCP_MODEL_DIR").map(PathBuf::from))
+        .unwrap_or_else(|| ucp_home().join("models"));
+    Embedder::load(EmbedderConfig::from_env_and_dir(dir)).map_err(|e| e.to_string())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

@@ -88,9 +88,11 @@ async fn in_process_gateway() -> Gateway<ucp_filters::FilterStage> {
         pipeline: Arc::new(ucp_filters::build(&config)),
         config,
         catalog: Arc::new(catalog),
+        index: None,
         generation: 0,
     }));
-    Gateway::new(GatewayShared::new(snapshot, pool), "http")
+    let selector = Arc::new(ucp_proxy::Selector::new(None, None, Default::default()));
+    Gateway::new(GatewayShared::new(snapshot, pool, selector), "http")
 }
 
 fn settings() -> HttpSettings {

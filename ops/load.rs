@@ -33,6 +33,14 @@ pub fn ucp_home() -> PathBuf {
         .unwrap_or_else(|| home_dir().join(".ucp"))
 }
 
+/// `~/x` as `$HOME/x`; other paths unchanged.
+pub fn expand_home(path: &Path) -> PathBuf {
+    match path.strip_prefix("~") {
+        Ok(rest) => home_dir().join(rest),
+        Err(_) => path.to_path_buf(),
+    }
+}
+
 fn home_dir() -> PathBuf {
     std::env::var_os("HOME")
         .map(PathBuf::from)
@@ -85,11 +93,8 @@ pub struct NotYet {
 pub fn not_yet(config: &Config) -> NotYet {
     let mut warnings = Vec::new();
     let mut fatal = Vec::new();
-    if config.router.exposure != Exposure::All {
-        warnings.push(format!(
-            "router.exposure: {:?} is not implemented in this build yet; every tool is listed (all)",
-            config.router.exposure
-        ).to_lowercase());
+    if config.router.exposure == Exposure::Dynamic {
+        warnings.push("router.exposure: dynamic is not implemented in this build yet; serving search (meta-tools)".to_string());
     }
     if config.server.ssl.enabled {
         fatal.push("server.ssl.enabled: TLS termination is not implemented in this build yet (terminate TLS in nginx meanwhile)".to_string());

@@ -24,6 +24,10 @@ pub enum ProxyError {
     /// A JSON-RPC error the downstream itself returned: passed through unchanged.
     #[error("{0}")]
     Remote(McpError),
+    #[error("the tool index is still being built; try again in a moment")]
+    IndexNotReady,
+    #[error("internal error: {0}")]
+    Internal(String),
     /// A stage refused the request (auth, rate limit, policy).
     #[error("{0}")]
     Refused(McpError),
@@ -42,6 +46,9 @@ impl ProxyError {
                 self.to_string(),
                 Some(json!({ "uri": uri })),
             ),
+            ProxyError::IndexNotReady | ProxyError::Internal(_) => {
+                McpError::internal_error(self.to_string(), None)
+            }
             ProxyError::NotConnected(server)
             | ProxyError::Disconnected(server)
             | ProxyError::Timeout { server, .. }

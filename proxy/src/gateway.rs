@@ -7,19 +7,23 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse,
-    Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
-    ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
-    ResultType, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
+    GetPromptResponse, Implementation, ListPromptsResult, ListResourceTemplatesResult,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams,
+    ReadResourceResponse, ResultType, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use serde_json::{Value, json};
 use tokio::sync::broadcast;
+use ucp_config::Exposure;
+use ucp_index::SelectOptions;
 
 use crate::catalog::REWRITTEN_URI_PREFIX;
 use crate::downstream::DownstreamPool;
 use crate::error::ProxyError;
 use crate::pipeline::{Exchange, Outcome, Stage};
+use crate::selection::{CALL_TOOL, SEARCH_TOOL, Selected, Selector, engine_mode, meta_tools};
 use crate::snapshot::{SharedSnapshot, Snapshot};
 
 /// Which lists changed in a catalog swap; sent to every connected client session.
@@ -40,17 +44,41 @@ impl ListsChanged {
 pub struct GatewayShared<S> {
     pub snapshot: SharedSnapshot<S>,
     pub pool: Arc<DownstreamPool>,
+    pub selector: Arc<Selector>,
     changes: broadcast::Sender<ListsChanged>,
 }
 
 impl<S> GatewayShared<S> {
-    pub fn new(snapshot: SharedSnapshot<S>, pool: Arc<DownstreamPool>) -> Arc<Self> {
+    pub fn new(
+        snapshot: SharedSnapshot<S>,
+        pool: Arc<DownstreamPool>,
+        selector: Arc<Selector>,
+    ) -> Arc<Self> {
         let (changes, _) = broadcast::channel(16);
         Arc::new(GatewayShared {
             snapshot,
             pool,
+            selector,
             changes,
         })
+    }
+
+    /// Ranks the current catalog for `query` (`ucp_search_tools`, `/v1/select`).
+    pub async fn select(&self, query: String, k: usize) -> Result<Vec<Selected>, ProxyError> {
+        let snap = self.snapshot.load_full();
+        let index = snap.index.clone().ok_or(ProxyError::IndexNotReady)?;
+        let config = &snap.config;
+        let options = SelectOptions {
+            mode: engine_mode(config.router.mode),
+            k: k.clamp(1, 50),
+            similarity_threshold: config.tool_zoo.similarity_threshold,
+            per_server_cap: None,
+        };
+        let selector = self.selector.clone();
+        let catalog = snap.catalog.clone();
+        tokio::task::spawn_blocking(move || selector.select(&index, &catalog, &query, options))
+            .await
+            .map_err(|e| ProxyError::Internal(e.to_string()))
     }
 
     /// Tells every connected client session which lists changed.
@@ -81,8 +109,47 @@ impl<S: Stage> Gateway<S> {
         Gateway { shared, transport }
     }
 
+    pub fn shared(&self) -> &Arc<GatewayShared<S>> {
+        &self.shared
+    }
+
     fn snapshot(&self) -> Arc<Snapshot<S>> {
         self.shared.snapshot.load_full()
+    }
+
+    /// `ucp_search_tools {query, k?}`: the best-matching tools with names, schemas and scores.
+    async fn search_tool(
+        &self,
+        snap: &Snapshot<S>,
+        request: CallToolRequestParams,
+    ) -> Result<CallToolResponse, McpError> {
+        let args = request.arguments.unwrap_or_default();
+        let query = args
+            .get("query")
+            .and_then(Value::as_str)
+            .filter(|q| !q.trim().is_empty())
+            .ok_or_else(|| {
+                McpError::invalid_params("ucp_search_tools needs a non-empty `query` string", None)
+            })?
+            .to_string();
+        let k = args
+            .get("k")
+            .and_then(Value::as_u64)
+            .map_or(snap.config.tool_zoo.top_k, |k| k as usize);
+        let mut ex = Exchange::new("tools/call", self.transport);
+        ex.target = Some(SEARCH_TOOL.to_string());
+        let shared = self.shared.clone();
+        self.through_pipeline(snap, ex, async move {
+            let selected = shared.select(query, k).await?;
+            let body = json!({ "tools": selected });
+            let mut result = CallToolResult::success(vec![ContentBlock::text(
+                serde_json::to_string_pretty(&body).unwrap_or_default(),
+            )]);
+            result.structured_content = Some(body);
+            result.result_type = Some(ResultType::COMPLETE);
+            Ok(CallToolResponse::Complete(result))
+        })
+        .await
     }
 
     /// Runs the request stages, then `route`, then the response stages.
@@ -167,12 +234,12 @@ impl<S: Stage> ServerHandler for Gateway<S> {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let snap = self.snapshot();
-        let catalog = snap.catalog.clone();
+        let tools = listed_tools(&snap);
         self.through_pipeline(
             &snap,
             Exchange::new("tools/list", self.transport),
             async move {
-                let mut result = ListToolsResult::with_all_items(catalog.tools.clone());
+                let mut result = ListToolsResult::with_all_items(tools);
                 result.result_type = Some(ResultType::COMPLETE);
                 Ok(result)
             },
@@ -186,6 +253,14 @@ impl<S: Stage> ServerHandler for Gateway<S> {
         _context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let snap = self.snapshot();
+        if request.name == SEARCH_TOOL {
+            return self.search_tool(&snap, request).await;
+        }
+        if request.name == CALL_TOOL {
+            let (name, arguments) = call_tool_target(request.arguments.take())?;
+            request.name = name.into();
+            request.arguments = arguments;
+        }
         let mut ex = Exchange::new("tools/call", self.transport);
         ex.target = Some(request.name.to_string());
         let route = snap.catalog.route_tool(&request.name).cloned();
@@ -306,6 +381,52 @@ impl<S: Stage> ServerHandler for Gateway<S> {
         })
         .await
     }
+}
+
+/// What `tools/list` shows: every tool (`all`), or the pinned tools plus the meta-tools (`search`;
+/// `dynamic` is served as `search` until it is built), sorted by name so the list is stable.
+fn listed_tools<S>(snap: &Snapshot<S>) -> Vec<rmcp::model::Tool> {
+    let router = &snap.config.router;
+    if router.exposure == Exposure::All {
+        return snap.catalog.tools.clone();
+    }
+    let mut tools: Vec<rmcp::model::Tool> = snap
+        .catalog
+        .tools
+        .iter()
+        .filter(|t| router.pinned.iter().any(|p| p == t.name.as_ref()))
+        .cloned()
+        .collect();
+    tools.extend(meta_tools(snap.config.tool_zoo.top_k));
+    tools.sort_by(|a, b| a.name.cmp(&b.name));
+    tools
+}
+
+/// The target of `ucp_call_tool {name, arguments}`.
+fn call_tool_target(
+    arguments: Option<rmcp::model::JsonObject>,
+) -> Result<(String, Option<rmcp::model::JsonObject>), McpError> {
+    let mut args = arguments.unwrap_or_default();
+    let name = match args.remove("name") {
+        Some(Value::String(name)) if !name.is_empty() => name,
+        _ => {
+            return Err(McpError::invalid_params(
+                "ucp_call_tool needs a `name` string",
+                None,
+            ));
+        }
+    };
+    let inner = match args.remove("arguments") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(map)) => Some(map),
+        Some(_) => {
+            return Err(McpError::invalid_params(
+                "ucp_call_tool: `arguments` must be an object",
+                None,
+            ));
+        }
+    };
+    Ok((name, inner))
 }
 
 /// A resource read through a rewritten URI answers with that URI, so the client sees what it asked.

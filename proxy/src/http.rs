@@ -23,7 +23,7 @@ use pingora_http::ResponseHeader;
 pub use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
-use crate::gateway::Gateway;
+use crate::gateway::{Gateway, GatewayShared};
 use crate::jsonrpc::{Rejection, check_message};
 use crate::pipeline::Stage;
 pub use listen::{HttpListener, bind};
@@ -55,6 +55,7 @@ pub struct HttpSettings {
 /// The pingora app serving one gateway.
 pub struct HttpFront<S, O> {
     mcp: StreamableHttpService<Gateway<S>, LocalSessionManager>,
+    shared: Arc<GatewayShared<S>>,
     ops: O,
     settings: HttpSettings,
 }
@@ -74,8 +75,14 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
         } else {
             config.with_allowed_hosts(settings.allowed_hosts.clone())
         };
+        let shared = gateway.shared().clone();
         let mcp = StreamableHttpService::new(move || Ok(gateway.clone()), sessions, config);
-        HttpFront { mcp, ops, settings }
+        HttpFront {
+            mcp,
+            shared,
+            ops,
+            settings,
+        }
     }
 
     /// Origin validation (DNS rebinding): a browser origin must be loopback or listed.
@@ -184,6 +191,10 @@ impl<S: Stage, O: OpsEndpoints> HttpServerApp for HttpFront<S, O> {
         let method = session.req_header().method.clone();
         match (method, path.as_str()) {
             (_, "/mcp") => self.serve_mcp(&mut session, shutdown).await,
+            (Method::POST, "/v1/select") => {
+                let answer = self.select(&mut session).await;
+                write_plain(&mut session, answer).await
+            }
             (Method::GET, "/health") => write_plain(&mut session, self.ops.health()).await,
             (Method::GET, p) if p == self.settings.metrics_path => {
                 write_plain(&mut session, self.ops.metrics()).await
@@ -201,6 +212,55 @@ impl<S: Stage, O: OpsEndpoints> HttpServerApp for HttpFront<S, O> {
             Ok(Some(stream)) => Some(ReusedHttpStream::from_reusable_stream(stream, settings)),
             _ => None,
         }
+    }
+}
+
+impl<S: Stage, O> HttpFront<S, O> {
+    /// `POST /v1/select {"context": "...", "k": 5}`: ranked tools with each signal's score, for agent
+    /// frameworks that see the prompt and pick tools themselves.
+    async fn select(&self, session: &mut ServerSession) -> Plain {
+        let body = match read_body(session, self.settings.max_body_bytes).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge) => {
+                return status_text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
+            }
+            Err(BodyError::Io) => return status_text(StatusCode::BAD_REQUEST, "cannot read body"),
+        };
+        let request: serde_json::Value = match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => {
+                return json_status(
+                    StatusCode::BAD_REQUEST,
+                    serde_json::json!({"error": format!("invalid JSON: {e}")}),
+                );
+            }
+        };
+        let Some(context) = request
+            .get("context")
+            .and_then(|c| c.as_str())
+            .filter(|c| !c.trim().is_empty())
+        else {
+            return json_status(
+                StatusCode::BAD_REQUEST,
+                serde_json::json!({"error": "`context` must be a non-empty string"}),
+            );
+        };
+        let k = request.get("k").and_then(|k| k.as_u64()).unwrap_or(5) as usize;
+        match self.shared.select(context.to_string(), k).await {
+            Ok(tools) => json_status(StatusCode::OK, serde_json::json!({ "tools": tools })),
+            Err(e) => json_status(
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({"error": e.to_string()}),
+            ),
+        }
+    }
+}
+
+fn json_status(status: StatusCode, body: serde_json::Value) -> Plain {
+    Plain {
+        status,
+        content_type: "application/json",
+        body: serde_json::to_vec(&body).unwrap_or_default(),
     }
 }
 

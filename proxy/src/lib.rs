@@ -9,6 +9,7 @@ pub mod http;
 pub mod jsonrpc;
 pub mod names;
 pub mod pipeline;
+pub mod selection;
 pub mod snapshot;
 pub mod stdio;
 
@@ -17,4 +18,5 @@ pub use downstream::{Backoff, DownstreamPool, LinkState};
 pub use error::ProxyError;
 pub use gateway::{Gateway, GatewayShared, ListsChanged};
 pub use pipeline::{Exchange, Flow, Outcome, Pipeline, Stage};
+pub use selection::{Selected, Selector, ToolIndex};
 pub use snapshot::{SharedSnapshot, Snapshot};

@@ -11,11 +11,15 @@ use ucp_config::Config;
 
 use crate::catalog::Catalog;
 use crate::pipeline::Pipeline;
+use crate::selection::ToolIndex;
 
 pub struct Snapshot<S> {
     pub config: Arc<Config>,
     pub catalog: Arc<Catalog>,
     pub pipeline: Arc<Pipeline<S>>,
+    /// The tool index of this catalog; `None` until the first build finishes, and it may lag the
+    /// catalog by one build (searches then skip tools that are gone).
+    pub index: Option<Arc<ToolIndex>>,
     /// Increases by one with every swap; later caches key on it.
     pub generation: u64,
 }

@@ -150,7 +150,8 @@ fn stdio_front_answers_garbage_with_jsonrpc_errors_and_keeps_going() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("ucp_config.yaml");
     let config = format!(
-        "server:\n  transport: stdio\n  max_body_bytes: 2048\ndownstream_servers:\n{}",
+        "server:\n  transport: stdio\n  max_body_bytes: 2048\ntool_zoo:\n  persist_dir: {:?}\ndownstream_servers:\n{}",
+        dir.path().join("zoo"),
         stdio_server("everything", &everything_bin(), &["stdio"])
     );
     std::fs::write(&cfg, config).unwrap();

@@ -12,3 +12,4 @@ mod protocol;
 mod python_client;
 mod resources;
 mod routing;
+mod search;

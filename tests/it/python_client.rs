@@ -81,7 +81,8 @@ fn python_sdk_client_over_stdio() {
     std::fs::write(
         &cfg,
         format!(
-            "server:\n  transport: stdio\ndownstream_servers:\n{}",
+            "server:\n  transport: stdio\nrouter:\n  exposure: all\ntool_zoo:\n  persist_dir: {:?}\ndownstream_servers:\n{}",
+            dir.path().join("zoo"),
             servers().concat()
         ),
     )

@@ -1,4 +1,4 @@
-//! Tests against the real model installed by `scripts/setup.sh` (`UCP_MODEL_DIR`, else `~/.ucp/models`).
+//! Tests against the real model from `scripts/setup.sh` (`UCP_MODEL_DIR`, else `~/.ucp/models`).
 
 use std::sync::OnceLock;
 
@@ -59,13 +59,14 @@ fn sanity_pairs() {
 #[test]
 fn batch_matches_one_by_one_in_any_order() {
     let e = shared();
-    let long = "retrieve the weather forecast for a city and country ".repeat(60); // > 256 tokens: truncated
+    // Over 256 tokens: truncated.
+    let long = "retrieve the weather forecast for a city and country ".repeat(60);
     let texts: Vec<&str> = vec![
         "",
         "hi",
         "search flights between two airports on a given date",
         &long,
-        "GitHub: create issue. Create a new issue in a repository with a title, body, labels and assignees.",
+        "GitHub: create issue. Create a new issue in a repository with a title, body and labels.",
         "translate text",
         "get the current stock price of a ticker symbol from the exchange",
     ];
@@ -193,7 +194,8 @@ fn bogus_ort_library_is_an_error() {
         Embedder::load(missing),
         Err(EmbedError::Missing { .. })
     ));
-    // An existing file that is not ONNX Runtime: a dlopen error, or a conflict if the real one is already loaded.
+    // An existing file that is not ONNX Runtime: a dlopen error, or a conflict once the real one
+    // is loaded in this process.
     let not_a_library = EmbedderConfig {
         ort_library: model_dir().join("tokenizer.json"),
         ..config()
@@ -243,4 +245,18 @@ fn concurrent_queries_agree() {
             });
         }
     });
+}
+
+#[test]
+fn long_texts_run_in_smaller_chunks() {
+    let e = load(config());
+    // Truncated to 256 tokens.
+    let long = "summarise the quarterly sales report for the board ".repeat(40);
+    let texts = vec![long.as_str(); 6];
+    let mut seen = Vec::new();
+    let v = e
+        .embed_batch_with_progress(&texts, &mut |n| seen.push(n))
+        .unwrap();
+    assert_eq!(seen, vec![4, 6], "1024 padded tokens per run");
+    assert!(cos(&v[0], &v[5]) > 0.9999);
 }

@@ -62,10 +62,11 @@ pub fn http_server(name: &str, url: &str) -> String {
     format!("  - name: {name}\n    transport: http\n    url: {url:?}\n    timeout: 20\n")
 }
 
-/// A whole gateway config serving HTTP on an ephemeral loopback port.
+/// A whole gateway config serving HTTP on an ephemeral loopback port, every tool listed, its
+/// index store in the gateway's temp dir (`{dir}` is replaced by `GatewayProcess::start`).
 pub fn http_config(servers: &[String], extra_server_keys: &str) -> String {
     format!(
-        "server:\n  transport: http\n  host: 127.0.0.1\n  port: 0\n  log_level: debug\n{extra_server_keys}router:\n  exposure: all\ndownstream_servers:\n{}",
+        "server:\n  transport: http\n  host: 127.0.0.1\n  port: 0\n  log_level: debug\n{extra_server_keys}router:\n  exposure: all\ntool_zoo:\n  persist_dir: \"{{dir}}/tool_zoo\"\ndownstream_servers:\n{}",
         servers.concat()
     )
 }

@@ -20,6 +20,7 @@ impl GatewayProcess {
     pub fn start(config: &str) -> GatewayProcess {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("ucp_config.yaml");
+        let config = config.replace("{dir}", &dir.path().display().to_string());
         std::fs::write(&path, config).expect("write config");
         let mut command = Command::new(env!("CARGO_BIN_EXE_ucp"));
         command.args(["serve", "-c"]).arg(&path);

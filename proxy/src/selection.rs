@@ -1,0 +1,193 @@
+//! Tool selection in the gateway: the index built from a catalog generation, the meta-tools that
+//! expose it (`ucp_search_tools`, `ucp_call_tool`), and ranking a query against it.
+//!
+//! Building embeds every tool (through the RocksDB store, so unchanged tools are not re-embedded)
+//! and runs on a blocking thread off the request path; requests keep the previous index meanwhile.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rmcp::model::{JsonObject, Tool};
+use serde_json::{Value, json};
+use ucp_config::RouterMode;
+use ucp_index::embed_cache::{EmbedStats, embed_texts};
+use ucp_index::{Bm25Params, Embedder, Engine, FusionWeights, Mode, SelectOptions, Store, ToolDoc};
+
+use crate::catalog::Catalog;
+
+pub const SEARCH_TOOL: &str = "ucp_search_tools";
+pub const CALL_TOOL: &str = "ucp_call_tool";
+
+/// The index of one catalog generation; `tools[i]` is the public name of the engine's doc `i`.
+pub struct ToolIndex {
+    pub engine: Engine,
+    pub tools: Vec<String>,
+    pub stats: EmbedStats,
+}
+
+/// Long-lived selection state (survives snapshot swaps): the embedder and the store.
+pub struct Selector {
+    embedder: Option<Arc<Embedder>>,
+    store: Option<Store>,
+    /// Tags of each server, from the config, indexed with its tools.
+    tags: BTreeMap<String, Vec<String>>,
+}
+
+/// One selected tool as `ucp_search_tools` and `/v1/select` return it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Selected {
+    pub name: String,
+    pub description: String,
+    pub input_schema: Value,
+    pub score: f32,
+    pub scores: Value,
+}
+
+impl Selector {
+    pub fn new(
+        embedder: Option<Arc<Embedder>>,
+        store: Option<Store>,
+        tags: BTreeMap<String, Vec<String>>,
+    ) -> Selector {
+        Selector {
+            embedder,
+            store,
+            tags,
+        }
+    }
+
+    pub fn has_embedder(&self) -> bool {
+        self.embedder.is_some()
+    }
+
+    /// Builds the index of `catalog` (blocking: call from `spawn_blocking`).
+    pub fn build(&self, catalog: &Catalog) -> Result<ToolIndex, String> {
+        let mut docs = Vec::with_capacity(catalog.tools.len());
+        let mut tools = Vec::with_capacity(catalog.tools.len());
+        for tool in &catalog.tools {
+            let Some(route) = catalog.route_tool(&tool.name) else {
+                continue;
+            };
+            let schema = Value::Object(JsonObject::clone(&tool.input_schema));
+            let tags = self.tags.get(&*route.server).cloned().unwrap_or_default();
+            docs.push(ToolDoc::from_input_schema(
+                tool.name.to_string(),
+                route.server.to_string(),
+                route.original.clone(),
+                tool.description.as_deref().unwrap_or(""),
+                &schema,
+                tags,
+            ));
+            tools.push(tool.name.to_string());
+        }
+        let (vectors, stats) = match &self.embedder {
+            Some(embedder) => {
+                let texts: Vec<String> = docs.iter().map(ToolDoc::dense_text).collect();
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                embed_texts(embedder, self.store.as_ref(), &refs, &mut |_, _| {})
+                    .map_err(|e| e.to_string())?
+            }
+            None => (Vec::new(), EmbedStats::default()),
+        };
+        let engine = Engine::build(
+            docs,
+            &vectors,
+            Bm25Params::default(),
+            FusionWeights::default(),
+        )?;
+        Ok(ToolIndex {
+            engine,
+            tools,
+            stats,
+        })
+    }
+
+    /// Ranks the index for `query` (blocking: embeds the query unless cached).
+    pub fn select(
+        &self,
+        index: &ToolIndex,
+        catalog: &Catalog,
+        query: &str,
+        options: SelectOptions,
+    ) -> Vec<Selected> {
+        let vector = match (&self.embedder, options.mode) {
+            (Some(embedder), Mode::Semantic | Mode::Hybrid) => match embedder.embed_query(query) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    tracing::warn!(error = %e, "query embedding failed; ranking by keywords");
+                    None
+                }
+            },
+            _ => None,
+        };
+        let by_name: BTreeMap<&str, &Tool> =
+            catalog.tools.iter().map(|t| (t.name.as_ref(), t)).collect();
+        index
+            .engine
+            .search(query, vector.as_deref(), options)
+            .into_iter()
+            .filter_map(|hit| {
+                let name = index.tools.get(hit.doc as usize)?;
+                // The index may lag the catalog by one build: only tools that still exist.
+                let tool = by_name.get(name.as_str())?;
+                Some(Selected {
+                    name: name.clone(),
+                    description: tool.description.as_deref().unwrap_or("").to_string(),
+                    input_schema: Value::Object(JsonObject::clone(&tool.input_schema)),
+                    score: hit.score,
+                    scores: json!({ "bm25": hit.bm25, "dense": hit.dense }),
+                })
+            })
+            .collect()
+    }
+}
+
+/// `router.mode` as the engine's mode.
+pub fn engine_mode(mode: RouterMode) -> Mode {
+    match mode {
+        RouterMode::Keyword => Mode::Keyword,
+        RouterMode::Semantic => Mode::Semantic,
+        RouterMode::Hybrid => Mode::Hybrid,
+    }
+}
+
+/// The two meta-tools of `router.exposure: search`.
+pub fn meta_tools(default_k: usize) -> Vec<Tool> {
+    let search_schema = json!({
+        "type": "object",
+        "properties": {
+            "query": { "type": "string", "description": "What you want to do, in plain words" },
+            "k": { "type": "integer", "minimum": 1, "maximum": 50, "default": default_k,
+                   "description": "How many tools to return" }
+        },
+        "required": ["query"]
+    });
+    let call_schema = json!({
+        "type": "object",
+        "properties": {
+            "name": { "type": "string", "description": "A tool name returned by ucp_search_tools" },
+            "arguments": { "type": "object", "description": "The tool's arguments, per its input schema" }
+        },
+        "required": ["name"]
+    });
+    vec![
+        Tool::new(
+            CALL_TOOL,
+            "Call any tool of any server behind this gateway by the name ucp_search_tools returned.",
+            Arc::new(object(call_schema)),
+        ),
+        Tool::new(
+            SEARCH_TOOL,
+            "Search every tool of every server behind this gateway. Returns the best matches with \
+             their names, descriptions and input schemas; call one with ucp_call_tool (or by its name).",
+            Arc::new(object(search_schema)),
+        ),
+    ]
+}
+
+fn object(value: Value) -> JsonObject {
+    match value {
+        Value::Object(map) => map,
+        _ => JsonObject::new(),
+    }
+}

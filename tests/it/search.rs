@@ -1,0 +1,146 @@
+//! `router.exposure: search`: the meta-tools over the real servers' tools, `/v1/select`, and the
+//! embedding store that makes a restart re-embed nothing.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+fn search_config(zoo: &str) -> String {
+    let memory = tool("node/node_modules/.bin/mcp-server-memory");
+    let servers = [
+        stdio_server("everything", &everything_bin(), &["stdio"]),
+        stdio_server("time", &time_bin(), &[]),
+        stdio_server("memory", &memory, &[]),
+    ];
+    format!(
+        "server:\n  transport: http\n  host: 127.0.0.1\n  port: 0\n  log_level: debug\nrouter:\n  exposure: search\n  mode: hybrid\n  pinned: [\"time__convert_time\"]\ntool_zoo:\n  persist_dir: {zoo:?}\ndownstream_servers:\n{}",
+        servers.concat()
+    )
+}
+
+/// Every `tool index built` log line so far, as (tools, embedded, from_store).
+fn index_builds(gw: &GatewayProcess) -> Vec<(u64, u64, u64)> {
+    gw.log_text()
+        .lines()
+        .filter(|l| l.contains("tool index built"))
+        .filter_map(|line| {
+            let field = |name: &str| -> Option<u64> {
+                let rest = line.split(&format!(" {name}=")).nth(1)?;
+                rest.split(|c: char| !c.is_ascii_digit())
+                    .next()?
+                    .parse()
+                    .ok()
+            };
+            Some((field("tools")?, field("embedded")?, field("from_store")?))
+        })
+        .collect()
+}
+
+/// Waits for an index of the whole catalog (`tools` tools); returns the tools embedded and the
+/// tools read back from the store, summed over every build so far (servers connect one by one and
+/// each build embeds only what the store does not have yet).
+async fn wait_full_index(gw: &GatewayProcess, tools: u64) -> (u64, u64) {
+    eventually(Duration::from_secs(120), "the full tool index", || async {
+        let builds = index_builds(gw);
+        builds.iter().any(|b| b.0 == tools).then(|| {
+            (
+                builds.iter().map(|b| b.1).sum(),
+                builds.iter().map(|b| b.2).sum(),
+            )
+        })
+    })
+    .await
+}
+
+async fn search(client: &McpClient, query: &str) -> Vec<String> {
+    let text = call_text(client, "ucp_search_tools", json!({"query": query, "k": 3}))
+        .await
+        .expect("search");
+    let v: Value = serde_json::from_str(&text).expect("search returns JSON text");
+    v["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search_exposure_lists_meta_tools_and_finds_the_right_tools() {
+    let zoo = tempfile::tempdir().unwrap();
+    let zoo_dir = zoo.path().display().to_string();
+    let gw = GatewayProcess::start(&search_config(&zoo_dir));
+    let health = wait_connected(&gw.url(""), &["everything", "time", "memory"]).await;
+    let tools = health["metrics"]["tools_indexed"].as_u64().unwrap();
+    let client = connect_http(&gw.mcp_url()).await;
+    assert_eq!(
+        tool_names(&client).await,
+        ["time__convert_time", "ucp_call_tool", "ucp_search_tools"]
+    );
+
+    // Wait for the index of the whole catalog, then ask in plain words.
+    let (embedded, _) = wait_full_index(&gw, tools).await;
+    assert_eq!(embedded, tools, "a fresh store embeds each tool once");
+    let hits = search(&client, "what time is it in Tokyo right now").await;
+    assert_eq!(hits[0], "time__get_current_time", "{hits:?}");
+    let hits = search(
+        &client,
+        "remember a new person as an entity in the knowledge graph",
+    )
+    .await;
+    assert!(
+        hits.contains(&"memory__create_entities".to_string()),
+        "{hits:?}"
+    );
+    let hits = search(&client, "add two numbers together").await;
+    assert_eq!(hits[0], "everything__get-sum", "{hits:?}");
+
+    // Call through the meta-tool, and directly by name (not listed, still callable).
+    let args = json!({"name": "everything__echo", "arguments": {"message": "via meta"}});
+    assert_eq!(
+        call_text(&client, "ucp_call_tool", args).await.unwrap(),
+        "Echo: via meta"
+    );
+    let direct = call_text(&client, "everything__echo", json!({"message": "direct"})).await;
+    assert_eq!(direct.unwrap(), "Echo: direct");
+    let err = call_text(&client, "ucp_search_tools", json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(error_code(&err), Some(-32602), "{err}");
+
+    // REST selection with per-signal scores.
+    let response: Value = reqwest::Client::new()
+        .post(gw.url("/v1/select"))
+        .json(&json!({"context": "convert 3pm New York time to London time", "k": 3}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first = &response["tools"][0];
+    assert_eq!(first["name"], "time__convert_time", "{response}");
+    let (bm25, dense) = (
+        first["scores"]["bm25"].as_f64().unwrap(),
+        first["scores"]["dense"].as_f64().unwrap(),
+    );
+    assert!(bm25 > 0.0 && dense > 0.2, "{response}");
+    assert!(
+        first["input_schema"]["properties"].is_object(),
+        "{response}"
+    );
+    client.cancel().await.ok();
+    drop(gw);
+
+    // Restart on the same store: nothing is embedded again.
+    let again = GatewayProcess::start(&search_config(&zoo_dir));
+    wait_connected(&again.url(""), &["everything", "time", "memory"]).await;
+    let (embedded, from_store) = wait_full_index(&again, tools).await;
+    assert_eq!(
+        embedded, 0,
+        "a restart with an unchanged catalog embeds nothing"
+    );
+    assert!(from_store >= tools, "{from_store}");
+}

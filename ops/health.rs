@@ -39,6 +39,12 @@ impl Ops {
         } else {
             "healthy"
         };
+        // The index: not built yet, keyword-only (no embedding model), or whole.
+        let tool_zoo = match (&snap.index, self.app.shared.selector.has_embedder()) {
+            (None, _) => "initializing",
+            (Some(_), false) => "degraded",
+            (Some(_), true) => "healthy",
+        };
         let active_sessions = self
             .sessions
             .sessions
@@ -49,8 +55,7 @@ impl Ops {
             "status": status,
             "version": env!("CARGO_PKG_VERSION"),
             "components": {
-                // No tool index is served yet (router.exposure: all), so there is nothing to be unwell.
-                "tool_zoo": "healthy",
+                "tool_zoo": tool_zoo,
                 "router": "healthy",
                 "session_manager": "healthy",
                 "downstream_servers": servers,

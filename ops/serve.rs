@@ -153,7 +153,8 @@ async fn serve_http(config: &Config, app: Arc<App>, built_in: bool) -> Result<()
 /// How to point common clients at this gateway (printed for the built-in default config).
 fn connect_hint(addr: std::net::SocketAddr) -> String {
     format!(
-        "ucp: built-in default config: fronting server-everything, server-memory and mcp-server-time\n\
+        "ucp: built-in default config: fronting server-everything, server-memory and mcp-server-time;\n\
+         ucp: clients see ucp_search_tools + ucp_call_tool (try: curl -s -XPOST http://{addr}/v1/select -d '{{\"context\":\"what time is it\"}}')\n\
          ucp: connect a client:\n\
          \x20   Claude Code:  claude mcp add --transport http ucp http://{addr}/mcp\n\
          \x20   Inspector:    npx @modelcontextprotocol/inspector --cli http://{addr}/mcp --transport http --method tools/list\n\

@@ -91,7 +91,12 @@ async fn in_process_gateway() -> Gateway<ucp_filters::FilterStage> {
         index: None,
         generation: 0,
     }));
-    let selector = Arc::new(ucp_proxy::Selector::new(None, None, Default::default()));
+    let selector = Arc::new(ucp_proxy::Selector::new(
+        None,
+        None,
+        Default::default(),
+        &Default::default(),
+    ));
     Gateway::new(GatewayShared::new(snapshot, pool, selector), "http")
 }
 

@@ -127,7 +127,9 @@ async fn rebuild_index(shared: &Arc<GatewayShared<FilterStage>>, catalog: Arc<Ca
 /// The embedder (semantic signal) and the embedding store, each optional: without model files the
 /// gateway ranks by keywords, without the store it re-embeds at every start.
 fn selector(config: &Config) -> Selector {
-    let embedder = match crate::eval::load_embedder(None) {
+    let embedder = match crate::eval::model_dir(&config.tool_zoo.embedding_model)
+        .and_then(|dir| crate::eval::load_embedder(Some(&dir)))
+    {
         Ok(embedder) => Some(Arc::new(embedder)),
         Err(e) => {
             tracing::warn!(error = %e, "no embedding model: tool selection ranks by keywords only");
@@ -150,5 +152,5 @@ fn selector(config: &Config) -> Selector {
         .iter()
         .map(|s| (s.name.clone(), s.tags.clone()))
         .collect();
-    Selector::new(embedder, store, tags)
+    Selector::new(embedder, store, tags, &config.router.cache)
 }

@@ -124,6 +124,32 @@ fn run(args: &EvalArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The model directory `tool_zoo.embedding_model` names: the default model's name means the files
+/// `scripts/setup.sh` installs (`$UCP_MODEL_DIR` or `$UCP_HOME/models`); anything else must be a
+/// directory with `model.onnx` and `tokenizer.json` (a sentence-transformers ONNX export).
+pub fn model_dir(embedding_model: &str) -> Result<PathBuf, String> {
+    if embedding_model == ucp_index::embedder::DEFAULT_MODEL
+        || embedding_model
+            == format!(
+                "sentence-transformers/{}",
+                ucp_index::embedder::DEFAULT_MODEL
+            )
+    {
+        return Ok(std::env::var_os("UCP_MODEL_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| ucp_home().join("models")));
+    }
+    let dir = crate::load::expand_home(Path::new(embedding_model));
+    if dir.is_dir() {
+        Ok(dir)
+    } else {
+        Err(format!(
+            "tool_zoo.embedding_model: `{embedding_model}` is neither `{}` nor a directory with model.onnx and tokenizer.json",
+            ucp_index::embedder::DEFAULT_MODEL
+        ))
+    }
+}
+
 /// The embedder from `--model-dir`, or `$UCP_HOME/models` as `scripts/setup.sh` installs it.
 pub fn load_embedder(model_dir: Option<&Path>) -> Result<Embedder, String> {
     let dir = model_dir

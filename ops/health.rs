@@ -96,6 +96,16 @@ impl OpsEndpoints for Ops {
                 .with_label_values(&[&*ds.name])
                 .set(ds.restarts() as i64);
         }
+        let counts = self.app.shared.selector.cache_counts();
+        let m = &self.metrics;
+        for (counter, now) in [
+            (&m.router_cache_hits, counts.selection_hits),
+            (&m.router_cache_misses, counts.selection_misses),
+            (&m.zoo_cache_hits, counts.embedding_hits),
+            (&m.zoo_cache_misses, counts.embedding_misses),
+        ] {
+            counter.inc_by(now.saturating_sub(counter.get()));
+        }
         let mut body = Vec::new();
         let encoded =
             prometheus::TextEncoder::new().encode(&self.metrics.registry.gather(), &mut body);
@@ -120,6 +130,10 @@ pub struct Metrics {
     tools: prometheus::IntGauge,
     up: prometheus::IntGaugeVec,
     restarts: prometheus::IntGaugeVec,
+    router_cache_hits: prometheus::IntCounter,
+    router_cache_misses: prometheus::IntCounter,
+    zoo_cache_hits: prometheus::IntCounter,
+    zoo_cache_misses: prometheus::IntCounter,
 }
 
 impl Metrics {
@@ -143,6 +157,27 @@ impl Metrics {
             ),
             &["server"],
         )?;
+        let counter = |name: &str, help: &str| -> prometheus::Result<prometheus::IntCounter> {
+            let c = prometheus::IntCounter::new(name, help)?;
+            registry.register(Box::new(c.clone()))?;
+            Ok(c)
+        };
+        let router_cache_hits = counter(
+            "ucp_router_cache_hits_total",
+            "Selections answered from the selection cache",
+        )?;
+        let router_cache_misses = counter(
+            "ucp_router_cache_misses_total",
+            "Selections computed (not in the selection cache)",
+        )?;
+        let zoo_cache_hits = counter(
+            "ucp_tool_zoo_cache_hits_total",
+            "Query embeddings answered from the embedding cache",
+        )?;
+        let zoo_cache_misses = counter(
+            "ucp_tool_zoo_cache_misses_total",
+            "Query embeddings computed by the model",
+        )?;
         registry.register(Box::new(tools.clone()))?;
         registry.register(Box::new(up.clone()))?;
         registry.register(Box::new(restarts.clone()))?;
@@ -154,6 +189,10 @@ impl Metrics {
             tools,
             up,
             restarts,
+            router_cache_hits,
+            router_cache_misses,
+            zoo_cache_hits,
+            zoo_cache_misses,
         })
     }
 }

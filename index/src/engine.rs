@@ -11,7 +11,7 @@ use crate::doc::ToolDoc;
 use crate::fusion::{FusionWeights, group_boost, normalize};
 
 /// Which signals rank the tools (`router.mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {
     Keyword,
     Semantic,

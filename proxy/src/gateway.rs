@@ -23,7 +23,7 @@ use crate::catalog::REWRITTEN_URI_PREFIX;
 use crate::downstream::DownstreamPool;
 use crate::error::ProxyError;
 use crate::pipeline::{Exchange, Outcome, Stage};
-use crate::selection::{CALL_TOOL, SEARCH_TOOL, Selected, Selector, engine_mode, meta_tools};
+use crate::selection::{CALL_TOOL, SEARCH_TOOL, Selection, Selector, engine_mode, meta_tools};
 use crate::snapshot::{SharedSnapshot, Snapshot};
 
 /// Which lists changed in a catalog swap; sent to every connected client session.
@@ -64,7 +64,7 @@ impl<S> GatewayShared<S> {
     }
 
     /// Ranks the current catalog for `query` (`ucp_search_tools`, `/v1/select`).
-    pub async fn select(&self, query: String, k: usize) -> Result<Vec<Selected>, ProxyError> {
+    pub async fn select(&self, query: String, k: usize) -> Result<Selection, ProxyError> {
         let snap = self.snapshot.load_full();
         let index = snap.index.clone().ok_or(ProxyError::IndexNotReady)?;
         let config = &snap.config;
@@ -74,6 +74,9 @@ impl<S> GatewayShared<S> {
             similarity_threshold: config.tool_zoo.similarity_threshold,
             per_server_cap: None,
         };
+        if let Some(hit) = self.selector.cached(&index, &query, &options) {
+            return Ok(hit);
+        }
         let selector = self.selector.clone();
         let catalog = snap.catalog.clone();
         tokio::task::spawn_blocking(move || selector.select(&index, &catalog, &query, options))
@@ -141,7 +144,7 @@ impl<S: Stage> Gateway<S> {
         let shared = self.shared.clone();
         self.through_pipeline(snap, ex, async move {
             let selected = shared.select(query, k).await?;
-            let body = json!({ "tools": selected });
+            let body = json!({ "tools": *selected });
             let mut result = CallToolResult::success(vec![ContentBlock::text(
                 serde_json::to_string_pretty(&body).unwrap_or_default(),
             )]);

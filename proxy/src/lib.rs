@@ -18,5 +18,5 @@ pub use downstream::{Backoff, DownstreamPool, LinkState};
 pub use error::ProxyError;
 pub use gateway::{Gateway, GatewayShared, ListsChanged};
 pub use pipeline::{Exchange, Flow, Outcome, Pipeline, Stage};
-pub use selection::{Selected, Selector, ToolIndex};
+pub use selection::{CacheCounts, Selected, Selection, Selector, ToolIndex};
 pub use snapshot::{SharedSnapshot, Snapshot};

@@ -5,11 +5,15 @@
 //! and runs on a blocking thread off the request path; requests keep the previous index meanwhile.
 
 use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
+use parking_lot::Mutex;
 use rmcp::model::{JsonObject, Tool};
 use serde_json::{Value, json};
-use ucp_config::RouterMode;
+use ucp_config::{CacheConfig, RouterMode};
 use ucp_index::embed_cache::{EmbedStats, embed_texts};
 use ucp_index::{Bm25Params, Embedder, Engine, FusionWeights, Mode, SelectOptions, Store, ToolDoc};
 
@@ -23,6 +27,22 @@ pub struct ToolIndex {
     pub engine: Engine,
     pub tools: Vec<String>,
     pub stats: EmbedStats,
+    /// Unique per build; the selection cache keys on it, so a new index invalidates old entries.
+    pub generation: u64,
+}
+
+/// A selection result shared between the cache and the requests that hit it.
+pub type Selection = Arc<Vec<Selected>>;
+
+/// (index generation, mode, k, query text).
+type CacheKey = (u64, Mode, usize, String);
+
+/// LRU + TTL cache of selections, keyed by `CacheKey`.
+struct SelectionCache {
+    entries: Mutex<lru::LruCache<CacheKey, (Instant, Selection)>>,
+    ttl: std::time::Duration,
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 /// Long-lived selection state (survives snapshot swaps): the embedder and the store.
@@ -31,6 +51,17 @@ pub struct Selector {
     store: Option<Store>,
     /// Tags of each server, from the config, indexed with its tools.
     tags: BTreeMap<String, Vec<String>>,
+    cache: Option<SelectionCache>,
+    builds: AtomicU64,
+}
+
+/// Hit and miss counts of the selector's caches, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CacheCounts {
+    pub selection_hits: u64,
+    pub selection_misses: u64,
+    pub embedding_hits: u64,
+    pub embedding_misses: u64,
 }
 
 /// One selected tool as `ucp_search_tools` and `/v1/select` return it.
@@ -48,11 +79,86 @@ impl Selector {
         embedder: Option<Arc<Embedder>>,
         store: Option<Store>,
         tags: BTreeMap<String, Vec<String>>,
+        cache: &CacheConfig,
     ) -> Selector {
+        let cache = cache
+            .enabled
+            .then(|| NonZeroUsize::new(cache.max_size))
+            .flatten()
+            .map(|size| SelectionCache {
+                entries: Mutex::new(lru::LruCache::new(size)),
+                ttl: cache.ttl,
+                hits: AtomicU64::new(0),
+                misses: AtomicU64::new(0),
+            });
         Selector {
             embedder,
             store,
             tags,
+            cache,
+            builds: AtomicU64::new(0),
+        }
+    }
+
+    pub fn cache_counts(&self) -> CacheCounts {
+        let (embedding_hits, embedding_misses) =
+            self.embedder.as_ref().map_or((0, 0), |e| e.cache_stats());
+        let (selection_hits, selection_misses) = self.cache.as_ref().map_or((0, 0), |c| {
+            (
+                c.hits.load(Ordering::Relaxed),
+                c.misses.load(Ordering::Relaxed),
+            )
+        });
+        CacheCounts {
+            selection_hits,
+            selection_misses,
+            embedding_hits,
+            embedding_misses,
+        }
+    }
+
+    /// A fresh cached selection, if any (counts the hit or miss).
+    pub fn cached(
+        &self,
+        index: &ToolIndex,
+        query: &str,
+        options: &SelectOptions,
+    ) -> Option<Selection> {
+        let cache = self.cache.as_ref()?;
+        let key = (index.generation, options.mode, options.k, query.to_string());
+        let found = {
+            let mut entries = cache.entries.lock();
+            match entries.get(&key) {
+                Some((at, selection)) if at.elapsed() < cache.ttl => Some(selection.clone()),
+                Some(_) => {
+                    entries.pop(&key);
+                    None
+                }
+                None => None,
+            }
+        };
+        let counter = if found.is_some() {
+            &cache.hits
+        } else {
+            &cache.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    fn remember(
+        &self,
+        index: &ToolIndex,
+        query: &str,
+        options: &SelectOptions,
+        selection: &Selection,
+    ) {
+        if let Some(cache) = &self.cache {
+            let key = (index.generation, options.mode, options.k, query.to_string());
+            cache
+                .entries
+                .lock()
+                .put(key, (Instant::now(), selection.clone()));
         }
     }
 
@@ -95,15 +201,29 @@ impl Selector {
             Bm25Params::default(),
             FusionWeights::default(),
         )?;
+        let generation = self.builds.fetch_add(1, Ordering::Relaxed) + 1;
         Ok(ToolIndex {
             engine,
             tools,
             stats,
+            generation,
         })
     }
 
-    /// Ranks the index for `query` (blocking: embeds the query unless cached).
+    /// Ranks the index for `query` (blocking: embeds the query unless cached) and caches the result.
     pub fn select(
+        &self,
+        index: &ToolIndex,
+        catalog: &Catalog,
+        query: &str,
+        options: SelectOptions,
+    ) -> Selection {
+        let selection = Arc::new(self.rank(index, catalog, query, options));
+        self.remember(index, query, &options, &selection);
+        selection
+    }
+
+    fn rank(
         &self,
         index: &ToolIndex,
         catalog: &Catalog,
@@ -191,3 +311,6 @@ fn object(value: Value) -> JsonObject {
         _ => JsonObject::new(),
     }
 }
+
+#[cfg(test)]
+mod tests;

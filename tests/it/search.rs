@@ -97,6 +97,36 @@ async fn search_exposure_lists_meta_tools_and_finds_the_right_tools() {
     let hits = search(&client, "add two numbers together").await;
     assert_eq!(hits[0], "everything__get-sum", "{hits:?}");
 
+    // The same search again is answered from the selection cache.
+    let metric = |text: &str, name: &str| -> u64 {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().last()?.parse().ok())
+            .unwrap_or(0)
+    };
+    let before = reqwest::get(gw.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        search(&client, "add two numbers together").await[0],
+        "everything__get-sum"
+    );
+    let after = reqwest::get(gw.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let hits = "ucp_router_cache_hits_total";
+    assert_eq!(metric(&after, hits), metric(&before, hits) + 1, "{after}");
+    assert!(
+        metric(&after, "ucp_tool_zoo_cache_misses_total") >= 3,
+        "{after}"
+    );
+
     // Call through the meta-tool, and directly by name (not listed, still callable).
     let args = json!({"name": "everything__echo", "arguments": {"message": "via meta"}});
     assert_eq!(

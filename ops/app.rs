@@ -126,7 +126,7 @@ async fn rebuild_index(shared: &Arc<GatewayShared<FilterStage>>, catalog: Arc<Ca
 
 /// The embedder (semantic signal) and the embedding store, each optional: without model files the
 /// gateway ranks by keywords, without the store it re-embeds at every start.
-fn selector(config: &Config) -> Selector {
+pub fn selector(config: &Config) -> Selector {
     let embedder = match crate::eval::model_dir(&config.tool_zoo.embedding_model)
         .and_then(|dir| crate::eval::load_embedder(Some(&dir)))
     {

@@ -3,6 +3,7 @@
 mod app;
 mod eval;
 mod health;
+mod index_cli;
 mod load;
 mod progress;
 mod serve;
@@ -48,6 +49,19 @@ enum Command {
         #[arg(short, long)]
         config: PathBuf,
     },
+    /// Connect to the configured servers, embed their tools and persist the embeddings.
+    Index {
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
+    /// Rank the configured servers' tools for a query, with each signal's score.
+    Search {
+        query: String,
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+        #[arg(short, default_value_t = 5)]
+        k: usize,
+    },
     /// Measure tool selection on a tools.jsonl + queries.jsonl set (the format of bench/).
     Eval {
         #[arg(long)]
@@ -75,6 +89,8 @@ fn main() -> ExitCode {
         Command::Serve { config, stdio } => serve::main(config.as_deref(), stdio),
         Command::InitConfig { output, force } => load::init_config(&output, force),
         Command::CheckConfig { config } => load::check_config(&config),
+        Command::Index { config } => index_cli::index(config.as_deref()),
+        Command::Search { query, config, k } => index_cli::search(config.as_deref(), &query, k),
         Command::Eval {
             tools,
             queries,

@@ -162,12 +162,25 @@ impl Selector {
         }
     }
 
+    pub fn has_store(&self) -> bool {
+        self.store.is_some()
+    }
+
     pub fn has_embedder(&self) -> bool {
         self.embedder.is_some()
     }
 
     /// Builds the index of `catalog` (blocking: call from `spawn_blocking`).
     pub fn build(&self, catalog: &Catalog) -> Result<ToolIndex, String> {
+        self.build_with_progress(catalog, &mut |_, _| {})
+    }
+
+    /// `build`, reporting `(embedded so far, total)` as embedding proceeds (for `ucp index`).
+    pub fn build_with_progress(
+        &self,
+        catalog: &Catalog,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<ToolIndex, String> {
         let mut docs = Vec::with_capacity(catalog.tools.len());
         let mut tools = Vec::with_capacity(catalog.tools.len());
         for tool in &catalog.tools {
@@ -190,7 +203,7 @@ impl Selector {
             Some(embedder) => {
                 let texts: Vec<String> = docs.iter().map(ToolDoc::dense_text).collect();
                 let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-                embed_texts(embedder, self.store.as_ref(), &refs, &mut |_, _| {})
+                embed_texts(embedder, self.store.as_ref(), &refs, progress)
                     .map_err(|e| e.to_string())?
             }
             None => (Vec::new(), EmbedStats::default()),

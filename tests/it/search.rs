@@ -174,3 +174,40 @@ async fn search_exposure_lists_meta_tools_and_finds_the_right_tools() {
     );
     assert!(from_store >= tools, "{from_store}");
 }
+
+#[test]
+fn index_and_search_commands_work_on_the_configured_servers() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("ucp.yaml");
+    let zoo = dir.path().join("zoo").display().to_string();
+    std::fs::write(&cfg, search_config(&zoo)).unwrap();
+    let ucp = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ucp"))
+            .args(args)
+            .arg("-c")
+            .arg(&cfg)
+            .env("UCP_HOME", ucp_home())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    let first = ucp(&["index"]);
+    assert!(
+        first.contains("indexed 24 tools") && first.contains("24 embedded"),
+        "{first}"
+    );
+    let second = ucp(&["index"]);
+    assert!(
+        second.contains("0 embedded, 24 already in the store"),
+        "{second}"
+    );
+    let table = ucp(&["search", "what time is it in Tokyo", "-k", "3"]);
+    let first_row = table.lines().nth(2).unwrap_or_default();
+    assert!(first_row.contains("time__get_current_time"), "{table}");
+}

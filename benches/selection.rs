@@ -194,6 +194,44 @@ fn bench(c: &mut Criterion) {
         );
     }
     group.finish();
+
+    // The selection-cache hit path: what a repeated ucp_search_tools / /v1/select costs.
+    let mut listings: std::collections::BTreeMap<
+        std::sync::Arc<str>,
+        std::sync::Arc<ucp_proxy::ServerListing>,
+    > = Default::default();
+    for (i, d) in docs.iter().enumerate() {
+        let server: std::sync::Arc<str> = format!("s{}", i / 10).into();
+        let tool = rmcp::model::Tool::new(
+            d.name.clone(),
+            d.description.clone(),
+            std::sync::Arc::new(rmcp::model::JsonObject::new()),
+        );
+        let listing = listings.entry(server).or_default();
+        std::sync::Arc::make_mut(listing).tools.push(tool);
+    }
+    let catalog = ucp_proxy::Catalog::build(&listings, "__");
+    let cache = ucp_config::CacheConfig {
+        enabled: true,
+        max_size: 1000,
+        ttl: std::time::Duration::from_secs(3600),
+    };
+    let selector = ucp_proxy::Selector::new(None, None, Default::default(), &cache);
+    let index = selector.build(&catalog).unwrap();
+    let opts = options(Mode::Keyword);
+    for q in QUERIES {
+        selector.select(&index, &catalog, q, opts);
+    }
+    c.bench_function(
+        &format!("selection_cache_hit/{}", catalog.tools.len()),
+        |b| {
+            let mut i = 0;
+            b.iter(|| {
+                i = (i + 1) % QUERIES.len();
+                selector.cached(&index, QUERIES[i], &opts).expect("hit")
+            })
+        },
+    );
 }
 
 criterion_group!(benches, bench);

@@ -21,6 +21,9 @@ pub struct EvalArgs {
     pub json: bool,
     pub model_dir: Option<PathBuf>,
     pub store_dir: Option<PathBuf>,
+    /// Replay experiment: learn from the feedback of one half of the queries, measure the other.
+    pub replay: bool,
+    pub learning_weight: f32,
 }
 
 pub fn main(args: EvalArgs) -> ExitCode {
@@ -80,6 +83,19 @@ fn run(args: &EvalArgs) -> Result<(), String> {
         similarity_threshold: -1.0,
         per_server_cap: None,
     };
+    if args.replay {
+        let embedder = embedder
+            .as_ref()
+            .ok_or("--replay needs --mode semantic or hybrid")?;
+        return replay(
+            &engine,
+            embedder,
+            &set.queries,
+            options,
+            args.learning_weight,
+            args.json,
+        );
+    }
     let mut summary = Summary::default();
     let mut latencies = Vec::with_capacity(set.queries.len());
     for query in &set.queries {
@@ -120,6 +136,90 @@ fn run(args: &EvalArgs) -> Result<(), String> {
             "| {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {p50:.2} | {p99:.2} |",
             mean.recall_1, mean.recall_5, mean.recall_10, mean.ndcg_10, mean.mrr
         );
+    }
+    Ok(())
+}
+
+/// The replay experiment, both ways round: learn from the feedback of one half of the queries (the
+/// agent calls the relevant tools among the top 10 it was shown; the others count as ignored), then
+/// measure the other half with and without the learned signal.
+fn replay(
+    engine: &Engine,
+    embedder: &Embedder,
+    queries: &[ucp_index::bench_data::BenchQuery],
+    options: SelectOptions,
+    weight: f32,
+    json: bool,
+) -> Result<(), String> {
+    use ucp_index::learning::{Learned, LearningParams};
+    let ids: Vec<String> = (0..engine.len()).map(|i| i.to_string()).collect();
+    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let params = LearningParams::default();
+    let vectors: Vec<std::sync::Arc<[f32]>> = queries
+        .iter()
+        .map(|q| embedder.embed_query(&q.text).map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()?;
+    let mut rows = Vec::new();
+    for (learn_parity, name) in [
+        (0, "learn even, measure odd"),
+        (1, "learn odd, measure even"),
+    ] {
+        let mut learned = Learned::default();
+        for (i, q) in queries
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 2 == learn_parity)
+        {
+            let extra = learned.scores(&vectors[i], &id_refs, params);
+            let hits =
+                engine.search_with(&q.text, Some(&vectors[i]), options, Some((&extra, weight)));
+            let returned: Vec<&str> = hits.iter().map(|h| id_refs[h.doc as usize]).collect();
+            let called: Vec<&str> = hits
+                .iter()
+                .filter(|h| q.relevant.contains(&h.doc))
+                .map(|h| id_refs[h.doc as usize])
+                .collect();
+            learned.record(&vectors[i], &returned, &called);
+        }
+        let (mut before, mut after) = (Summary::default(), Summary::default());
+        for (i, q) in queries
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 2 != learn_parity)
+        {
+            let plain: Vec<u32> = engine
+                .search(&q.text, Some(&vectors[i]), options)
+                .iter()
+                .map(|h| h.doc)
+                .collect();
+            let extra = learned.scores(&vectors[i], &id_refs, params);
+            let with: Vec<u32> = engine
+                .search_with(&q.text, Some(&vectors[i]), options, Some((&extra, weight)))
+                .iter()
+                .map(|h| h.doc)
+                .collect();
+            before.add(&Metrics::of(&plain, &q.relevant));
+            after.add(&Metrics::of(&with, &q.relevant));
+        }
+        rows.push((name, before.mean(), after.mean(), learned.len()));
+    }
+    if json {
+        let out: Vec<_> = rows
+            .iter()
+            .map(|(name, b, a, n)| json!({"split": name, "ndcg@10_before": b.ndcg_10, "ndcg@10_after": a.ndcg_10,
+                "recall@10_before": b.recall_10, "recall@10_after": a.recall_10, "tools_learned": n}))
+            .collect();
+        println!("{}", json!({ "learning_weight": weight, "replay": out }));
+    } else {
+        println!(
+            "replay, learning weight {weight}: | split | NDCG@10 without | with | R@10 without | with | tools learned |"
+        );
+        for (name, b, a, n) in rows {
+            println!(
+                "| {name} | {:.3} | {:.3} | {:.3} | {:.3} | {n} |",
+                b.ndcg_10, a.ndcg_10, b.recall_10, a.recall_10
+            );
+        }
     }
     Ok(())
 }

@@ -80,6 +80,12 @@ enum Command {
         /// RocksDB directory caching tool embeddings (default $UCP_HOME/data/eval-store).
         #[arg(long)]
         store: Option<PathBuf>,
+        /// Replay experiment: learn from the feedback of one half of the queries, measure the other.
+        #[arg(long)]
+        replay: bool,
+        /// Weight of the learned signal in the replay experiment.
+        #[arg(long, default_value_t = 1.0)]
+        learning_weight: f32,
     },
 }
 
@@ -98,6 +104,8 @@ fn main() -> ExitCode {
             json,
             model_dir,
             store,
+            replay,
+            learning_weight,
         } => eval::main(eval::EvalArgs {
             tools,
             queries,
@@ -105,6 +113,8 @@ fn main() -> ExitCode {
             json,
             model_dir,
             store_dir: store,
+            replay,
+            learning_weight,
         }),
     }
 }

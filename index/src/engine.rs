@@ -120,6 +120,18 @@ impl Engine {
         query_vector: Option<&[f32]>,
         options: SelectOptions,
     ) -> Vec<Hit> {
+        self.search_with(query, query_vector, options, None)
+    }
+
+    /// `search` with an extra per-tool signal added to the fused score (learned usage:
+    /// `learning::Learned::scores`), as `(scores in doc order, weight)`.
+    pub fn search_with(
+        &self,
+        query: &str,
+        query_vector: Option<&[f32]>,
+        options: SelectOptions,
+        extra: Option<(&[f32], f32)>,
+    ) -> Vec<Hit> {
         let n = self.docs.len();
         if n == 0 || options.k == 0 {
             return Vec::new();
@@ -149,6 +161,14 @@ impl Engine {
                     .collect();
                 group_boost(&sum, &self.server_of, w.server_boost)
             }
+        };
+        let fused = match extra {
+            Some((scores, weight)) if scores.len() == n && weight != 0.0 => fused
+                .iter()
+                .zip(scores)
+                .map(|(f, e)| f + weight * e)
+                .collect(),
+            _ => fused,
         };
         let mut per_server: HashMap<u32, usize> = HashMap::new();
         let mut hits = Vec::with_capacity(options.k);

@@ -12,6 +12,7 @@ pub mod embed_cache;
 pub mod embedder;
 pub mod engine;
 pub mod fusion;
+pub mod learning;
 pub mod metrics;
 pub mod store;
 pub mod tokenize;

@@ -6,6 +6,10 @@ use std::process::Command;
 use serde_json::Value;
 
 fn eval(mode: &str, store: &std::path::Path) -> Value {
+    eval_with(&["--mode", mode], store)
+}
+
+fn eval_with(extra: &[&str], store: &std::path::Path) -> Value {
     let set = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../shared/bench/toolret-dev-metatool"
@@ -18,7 +22,8 @@ fn eval(mode: &str, store: &std::path::Path) -> Value {
             "--queries",
             &format!("{set}/queries.jsonl"),
         ])
-        .args(["--mode", mode, "--json", "--store"])
+        .args(extra)
+        .args(["--json", "--store"])
         .arg(store)
         .env("UCP_HOME", crate::harness::ucp_home())
         .output()

@@ -1,0 +1,93 @@
+//! Learning from usage: tools called after a search gain weight for similar queries; tools returned
+//! and never used lose a little.
+//!
+//! What is kept per tool is the normalised sum of the query embeddings that led to a call (a
+//! centroid) and a small penalty count, never the query text. A query's learned score for a tool is
+//! its cosine with that centroid, damped while the tool has few calls, minus the penalty.
+
+use std::collections::HashMap;
+
+use crate::dense::dot;
+
+/// Per-tool learned state, keyed by tool id (the public tool name in the gateway).
+#[derive(Debug, Clone, Default)]
+pub struct Learned {
+    tools: HashMap<String, ToolUsage>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct ToolUsage {
+    /// Sum of the (normalised) query embeddings whose search led to a call of this tool.
+    sum: Vec<f32>,
+    calls: u32,
+    /// Times this tool was returned in a top list and not called.
+    ignored: u32,
+}
+
+/// How much an ignored result costs, and how fast the damping of new evidence fades.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LearningParams {
+    pub ignored_penalty: f32,
+    /// The learned cosine counts `calls / (calls + damping)` of its value.
+    pub damping: f32,
+}
+
+impl Default for LearningParams {
+    fn default() -> Self {
+        LearningParams {
+            ignored_penalty: 0.01,
+            damping: 1.0,
+        }
+    }
+}
+
+impl Learned {
+    /// Records one search: the tools it returned and the ones called afterwards.
+    pub fn record(&mut self, query_vector: &[f32], returned: &[&str], called: &[&str]) {
+        for tool in called {
+            let usage = self.tools.entry((*tool).to_string()).or_default();
+            if usage.sum.len() != query_vector.len() {
+                usage.sum = vec![0.0; query_vector.len()];
+            }
+            for (s, q) in usage.sum.iter_mut().zip(query_vector) {
+                *s += q;
+            }
+            usage.calls += 1;
+        }
+        for tool in returned.iter().filter(|t| !called.contains(t)) {
+            self.tools.entry((*tool).to_string()).or_default().ignored += 1;
+        }
+    }
+
+    /// The learned score of each tool in `ids` for this query (0 for tools never seen).
+    pub fn scores(&self, query_vector: &[f32], ids: &[&str], params: LearningParams) -> Vec<f32> {
+        ids.iter()
+            .map(|id| match self.tools.get(*id) {
+                None => 0.0,
+                Some(usage) => {
+                    let mut score = 0.0;
+                    if usage.calls > 0 && usage.sum.len() == query_vector.len() {
+                        let norm = dot(&usage.sum, &usage.sum).sqrt();
+                        if norm > 0.0 {
+                            let confidence =
+                                usage.calls as f32 / (usage.calls as f32 + params.damping);
+                            score += confidence * dot(&usage.sum, query_vector) / norm;
+                        }
+                    }
+                    score - params.ignored_penalty * (usage.ignored as f32).ln_1p()
+                }
+            })
+            .collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.tools.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tools.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests;

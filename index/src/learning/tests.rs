@@ -1,0 +1,29 @@
+//! Learned usage: called tools gain for similar queries, ignored ones lose a little.
+
+use super::*;
+
+#[test]
+fn a_called_tool_gains_for_similar_queries_only() {
+    let mut learned = Learned::default();
+    learned.record(&[1.0, 0.0], &["a", "b"], &["a"]);
+    let p = LearningParams::default();
+    let similar = learned.scores(&[0.9, 0.1], &["a", "b", "c"], p);
+    assert!(similar[0] > 0.4, "{similar:?}");
+    assert!(
+        similar[1] < 0.0 && similar[1] > -0.05,
+        "ignored loses a little: {similar:?}"
+    );
+    assert_eq!(similar[2], 0.0);
+    let unrelated = learned.scores(&[0.0, 1.0], &["a"], p);
+    assert!(unrelated[0].abs() < 0.01, "{unrelated:?}");
+}
+
+#[test]
+fn more_calls_mean_more_confidence() {
+    let mut learned = Learned::default();
+    learned.record(&[1.0, 0.0], &["a"], &["a"]);
+    let once = learned.scores(&[1.0, 0.0], &["a"], LearningParams::default())[0];
+    learned.record(&[1.0, 0.0], &["a"], &["a"]);
+    let twice = learned.scores(&[1.0, 0.0], &["a"], LearningParams::default())[0];
+    assert!(twice > once);
+}

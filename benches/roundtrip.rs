@@ -96,6 +96,7 @@ async fn in_process_gateway() -> Gateway<ucp_filters::FilterStage> {
         None,
         Default::default(),
         &Default::default(),
+        false,
     ));
     Gateway::new(GatewayShared::new(snapshot, pool, selector), "http")
 }

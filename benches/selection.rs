@@ -216,7 +216,7 @@ fn bench(c: &mut Criterion) {
         max_size: 1000,
         ttl: std::time::Duration::from_secs(3600),
     };
-    let selector = ucp_proxy::Selector::new(None, None, Default::default(), &cache);
+    let selector = ucp_proxy::Selector::new(None, None, Default::default(), &cache, false);
     let index = selector.build(&catalog).unwrap();
     let opts = options(Mode::Keyword);
     for q in QUERIES {

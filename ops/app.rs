@@ -152,5 +152,11 @@ pub fn selector(config: &Config) -> Selector {
         .iter()
         .map(|s| (s.name.clone(), s.tags.clone()))
         .collect();
-    Selector::new(embedder, store, tags, &config.router.cache)
+    Selector::new(
+        embedder,
+        store,
+        tags,
+        &config.router.cache,
+        config.router.enable_learning,
+    )
 }

@@ -45,18 +45,60 @@ impl Learned {
     /// Records one search: the tools it returned and the ones called afterwards.
     pub fn record(&mut self, query_vector: &[f32], returned: &[&str], called: &[&str]) {
         for tool in called {
-            let usage = self.tools.entry((*tool).to_string()).or_default();
-            if usage.sum.len() != query_vector.len() {
-                usage.sum = vec![0.0; query_vector.len()];
-            }
-            for (s, q) in usage.sum.iter_mut().zip(query_vector) {
-                *s += q;
-            }
-            usage.calls += 1;
+            self.record_call(query_vector, tool);
         }
         for tool in returned.iter().filter(|t| !called.contains(t)) {
-            self.tools.entry((*tool).to_string()).or_default().ignored += 1;
+            self.record_ignored(tool);
         }
+    }
+
+    /// `tool` was called after a search for `query_vector` returned it.
+    pub fn record_call(&mut self, query_vector: &[f32], tool: &str) {
+        let usage = self.tools.entry(tool.to_string()).or_default();
+        if usage.sum.len() != query_vector.len() {
+            usage.sum = vec![0.0; query_vector.len()];
+        }
+        for (s, q) in usage.sum.iter_mut().zip(query_vector) {
+            *s += q;
+        }
+        usage.calls += 1;
+    }
+
+    /// `tool` was returned by a search and not called before the next one.
+    pub fn record_ignored(&mut self, tool: &str) {
+        self.tools.entry(tool.to_string()).or_default().ignored += 1;
+    }
+
+    /// One tool's state as bytes (calls, ignored, then the sum vector; little-endian).
+    pub fn export(&self, tool: &str) -> Option<Vec<u8>> {
+        let usage = self.tools.get(tool)?;
+        let mut out = Vec::with_capacity(8 + usage.sum.len() * 4);
+        out.extend_from_slice(&usage.calls.to_le_bytes());
+        out.extend_from_slice(&usage.ignored.to_le_bytes());
+        out.extend(usage.sum.iter().flat_map(|x| x.to_le_bytes()));
+        Some(out)
+    }
+
+    /// Restores one tool's state written by `export`; malformed bytes are ignored (returns false).
+    pub fn import(&mut self, tool: &str, bytes: &[u8]) -> bool {
+        if bytes.len() < 8 || !(bytes.len() - 8).is_multiple_of(4) {
+            return false;
+        }
+        let word =
+            |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+        let sum = bytes[8..]
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        self.tools.insert(
+            tool.to_string(),
+            ToolUsage {
+                sum,
+                calls: word(0),
+                ignored: word(4),
+            },
+        );
+        true
     }
 
     /// The learned score of each tool in `ids` for this query (0 for tools never seen).

@@ -10,6 +10,8 @@ use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch};
 use sha2::{Digest, Sha256};
 
 pub const CF_EMBEDDINGS: &str = "embeddings";
+/// Learned usage per tool (`learning::Learned::export`), keyed by public tool name.
+pub const CF_USAGE: &str = "usage";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -39,7 +41,7 @@ impl Store {
         options.create_if_missing(true);
         options.create_missing_column_families(true);
         options.set_compression_type(rocksdb::DBCompressionType::Lz4);
-        let families = [CF_EMBEDDINGS]
+        let families = [CF_EMBEDDINGS, CF_USAGE]
             .into_iter()
             .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
         let db = DB::open_cf_descriptors(&options, path, families).map_err(|source| {
@@ -92,6 +94,28 @@ impl Store {
             op: "write",
             source,
         })
+    }
+
+    /// Every stored usage record, as (tool, bytes).
+    pub fn usage(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let cf = self.cf(CF_USAGE)?;
+        self.db
+            .iterator_cf(cf, rocksdb::IteratorMode::Start)
+            .map(|item| {
+                let (key, value) = item.map_err(|source| StoreError::Io { op: "read", source })?;
+                Ok((String::from_utf8_lossy(&key).into_owned(), value.to_vec()))
+            })
+            .collect()
+    }
+
+    pub fn put_usage(&self, tool: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let cf = self.cf(CF_USAGE)?;
+        self.db
+            .put_cf(cf, tool.as_bytes(), bytes)
+            .map_err(|source| StoreError::Io {
+                op: "write",
+                source,
+            })
     }
 
     fn cf(&self, name: &'static str) -> Result<&rocksdb::ColumnFamily, StoreError> {

@@ -92,10 +92,12 @@ impl<S> GatewayShared<S> {
     }
 }
 
-/// One client session's handler; cheap to clone (the HTTP front makes one per session).
+/// One client session's handler. The HTTP front makes one per session by cloning: a clone shares
+/// the gateway but starts a new session (its own last search, for learning).
 pub struct Gateway<S> {
     shared: Arc<GatewayShared<S>>,
     transport: &'static str,
+    session: Arc<SessionState>,
 }
 
 impl<S> Clone for Gateway<S> {
@@ -103,13 +105,80 @@ impl<S> Clone for Gateway<S> {
         Gateway {
             shared: self.shared.clone(),
             transport: self.transport,
+            session: Arc::default(),
         }
     }
 }
 
+/// What one client session searched last: a call of one of those tools is learned from, and the
+/// tools it never called count as ignored when the next search comes.
+#[derive(Default)]
+struct SessionState {
+    last_search: parking_lot::Mutex<Option<LastSearch>>,
+}
+
+struct LastSearch {
+    query: String,
+    returned: Vec<String>,
+    called: Vec<String>,
+}
+
 impl<S: Stage> Gateway<S> {
     pub fn new(shared: Arc<GatewayShared<S>>, transport: &'static str) -> Self {
-        Gateway { shared, transport }
+        Gateway {
+            shared,
+            transport,
+            session: Arc::default(),
+        }
+    }
+
+    /// The same session (unlike `clone`, which starts a new one).
+    fn clone_in_session(&self) -> Self {
+        Gateway {
+            shared: self.shared.clone(),
+            transport: self.transport,
+            session: self.session.clone(),
+        }
+    }
+
+    /// Learning: a call of a tool the session's last search returned.
+    fn learn_from_call(&self, tool: &str) {
+        let query = {
+            let mut last = self.session.last_search.lock();
+            match last.as_mut() {
+                Some(search)
+                    if search.returned.iter().any(|t| t == tool)
+                        && !search.called.iter().any(|t| t == tool) =>
+                {
+                    search.called.push(tool.to_string());
+                    search.query.clone()
+                }
+                _ => return,
+            }
+        };
+        let selector = self.shared.selector.clone();
+        let tool = tool.to_string();
+        tokio::task::spawn_blocking(move || selector.record_call(&query, &tool));
+    }
+
+    /// Learning: remember this search; the previous one's uncalled results count as ignored.
+    fn learn_from_search(&self, query: &str, returned: Vec<String>) {
+        let previous = self.session.last_search.lock().replace(LastSearch {
+            query: query.to_string(),
+            returned,
+            called: Vec::new(),
+        });
+        if let Some(previous) = previous {
+            let ignored: Vec<String> = previous
+                .returned
+                .into_iter()
+                .filter(|t| !previous.called.contains(t))
+                .collect();
+            if !ignored.is_empty() {
+                let selector = self.shared.selector.clone();
+                tokio::task::spawn_blocking(move || selector.record_ignored(&ignored));
+            }
+        }
     }
 
     pub fn shared(&self) -> &Arc<GatewayShared<S>> {
@@ -142,8 +211,10 @@ impl<S: Stage> Gateway<S> {
         let mut ex = Exchange::new("tools/call", self.transport);
         ex.target = Some(SEARCH_TOOL.to_string());
         let shared = self.shared.clone();
+        let session = self.clone_in_session();
         self.through_pipeline(snap, ex, async move {
-            let selected = shared.select(query, k).await?;
+            let selected = shared.select(query.clone(), k).await?;
+            session.learn_from_search(&query, selected.iter().map(|t| t.name.clone()).collect());
             let body = json!({ "tools": *selected });
             let mut result = CallToolResult::success(vec![ContentBlock::text(
                 serde_json::to_string_pretty(&body).unwrap_or_default(),
@@ -264,6 +335,7 @@ impl<S: Stage> ServerHandler for Gateway<S> {
             request.name = name.into();
             request.arguments = arguments;
         }
+        self.learn_from_call(&request.name);
         let mut ex = Exchange::new("tools/call", self.transport);
         ex.target = Some(request.name.to_string());
         let route = snap.catalog.route_tool(&request.name).cloned();

@@ -15,6 +15,7 @@ use rmcp::model::{JsonObject, Tool};
 use serde_json::{Value, json};
 use ucp_config::{CacheConfig, RouterMode};
 use ucp_index::embed_cache::{EmbedStats, embed_texts};
+use ucp_index::learning::{Learned, LearningParams};
 use ucp_index::{Bm25Params, Embedder, Engine, FusionWeights, Mode, SelectOptions, Store, ToolDoc};
 
 use crate::catalog::Catalog;
@@ -53,7 +54,12 @@ pub struct Selector {
     tags: BTreeMap<String, Vec<String>>,
     cache: Option<SelectionCache>,
     builds: AtomicU64,
+    /// Learned usage (`router.enable_learning`), `None` when learning is off.
+    learned: Option<Mutex<Learned>>,
 }
+
+/// Weight of the learned signal in the fused score (see BENCHMARKS.md, replay experiment).
+const LEARNING_WEIGHT: f32 = 1.0;
 
 /// Hit and miss counts of the selector's caches, for `/metrics`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -80,7 +86,24 @@ impl Selector {
         store: Option<Store>,
         tags: BTreeMap<String, Vec<String>>,
         cache: &CacheConfig,
+        learning: bool,
     ) -> Selector {
+        let learned = learning.then(|| {
+            let mut learned = Learned::default();
+            if let Some(store) = &store {
+                match store.usage() {
+                    Ok(records) => {
+                        for (tool, bytes) in records {
+                            learned.import(&tool, &bytes);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read learned usage; starting empty")
+                    }
+                }
+            }
+            Mutex::new(learned)
+        });
         let cache = cache
             .enabled
             .then(|| NonZeroUsize::new(cache.max_size))
@@ -97,6 +120,46 @@ impl Selector {
             tags,
             cache,
             builds: AtomicU64::new(0),
+            learned,
+        }
+    }
+
+    /// A search for `query` returned `tool` and the client then called it: it gains for similar
+    /// queries. Stored (without the query text) when there is a store.
+    pub fn record_call(&self, query: &str, tool: &str) {
+        let (Some(learned), Some(embedder)) = (&self.learned, &self.embedder) else {
+            return;
+        };
+        // The search embedded this query a moment ago, so this is a cache hit.
+        let Ok(vector) = embedder.embed_query(query) else {
+            return;
+        };
+        let bytes = {
+            let mut learned = learned.lock();
+            learned.record_call(&vector, tool);
+            learned.export(tool)
+        };
+        self.persist(tool, bytes);
+    }
+
+    /// Tools a search returned that the client never called before its next search.
+    pub fn record_ignored(&self, tools: &[String]) {
+        let Some(learned) = &self.learned else { return };
+        for tool in tools {
+            let bytes = {
+                let mut learned = learned.lock();
+                learned.record_ignored(tool);
+                learned.export(tool)
+            };
+            self.persist(tool, bytes);
+        }
+    }
+
+    fn persist(&self, tool: &str, bytes: Option<Vec<u8>>) {
+        if let (Some(store), Some(bytes)) = (&self.store, bytes)
+            && let Err(e) = store.put_usage(tool, &bytes)
+        {
+            tracing::warn!(error = %e, tool, "cannot persist learned usage");
         }
     }
 
@@ -125,7 +188,7 @@ impl Selector {
         options: &SelectOptions,
     ) -> Option<Selection> {
         let cache = self.cache.as_ref()?;
-        let key = (index.generation, options.mode, options.k, query.to_string());
+        let key = self.cache_key(index, query, options);
         let found = {
             let mut entries = cache.entries.lock();
             match entries.get(&key) {
@@ -154,12 +217,19 @@ impl Selector {
         selection: &Selection,
     ) {
         if let Some(cache) = &self.cache {
-            let key = (index.generation, options.mode, options.k, query.to_string());
+            let key = self.cache_key(index, query, options);
             cache
                 .entries
                 .lock()
                 .put(key, (Instant::now(), selection.clone()));
         }
+    }
+
+    /// Learned usage is not part of the key: it moves slowly, and letting every learned call
+    /// invalidate the whole cache would make the cache useless on a busy gateway. A selection
+    /// reflects what was learned by the time it was computed, for at most `router.cache.ttl`.
+    fn cache_key(&self, index: &ToolIndex, query: &str, options: &SelectOptions) -> CacheKey {
+        (index.generation, options.mode, options.k, query.to_string())
     }
 
     pub fn has_store(&self) -> bool {
@@ -255,9 +325,20 @@ impl Selector {
         };
         let by_name: BTreeMap<&str, &Tool> =
             catalog.tools.iter().map(|t| (t.name.as_ref(), t)).collect();
+        let learned: Option<Vec<f32>> = match (&self.learned, &vector) {
+            (Some(learned), Some(v)) => {
+                let learned = learned.lock();
+                (!learned.is_empty()).then(|| {
+                    let ids: Vec<&str> = index.tools.iter().map(String::as_str).collect();
+                    learned.scores(v, &ids, LearningParams::default())
+                })
+            }
+            _ => None,
+        };
+        let extra = learned.as_deref().map(|l| (l, LEARNING_WEIGHT));
         index
             .engine
-            .search(query, vector.as_deref(), options)
+            .search_with(query, vector.as_deref(), options, extra)
             .into_iter()
             .filter_map(|hit| {
                 let name = index.tools.get(hit.doc as usize)?;
@@ -268,7 +349,11 @@ impl Selector {
                     description: tool.description.as_deref().unwrap_or("").to_string(),
                     input_schema: Value::Object(JsonObject::clone(&tool.input_schema)),
                     score: hit.score,
-                    scores: json!({ "bm25": hit.bm25, "dense": hit.dense }),
+                    scores: json!({
+                        "bm25": hit.bm25,
+                        "dense": hit.dense,
+                        "learned": learned.as_ref().map_or(0.0, |l| l[hit.doc as usize]),
+                    }),
                 })
             })
             .collect()

@@ -211,3 +211,75 @@ fn index_and_search_commands_work_on_the_configured_servers() {
     let first_row = table.lines().nth(2).unwrap_or_default();
     assert!(first_row.contains("time__get_current_time"), "{table}");
 }
+
+async fn select(gw: &GatewayProcess, context: &str) -> Value {
+    reqwest::Client::new()
+        .post(gw.url("/v1/select"))
+        .json(&json!({"context": context, "k": 5}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn learned_score(selection: &Value, tool: &str) -> f64 {
+    selection["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == tool)
+        .and_then(|t| t["scores"]["learned"].as_f64())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_after_a_search_is_learned_and_survives_a_restart() {
+    let zoo = tempfile::tempdir().unwrap();
+    let zoo_dir = zoo.path().display().to_string();
+    // Cached selections expire after 1 s here, so the learned score shows up quickly.
+    let config = search_config(&zoo_dir)
+        .replace("  mode: hybrid\n", "  mode: hybrid\n  cache:\n    ttl: 1\n");
+    let gw = GatewayProcess::start(&config);
+    let health = wait_connected(&gw.url(""), &["everything", "time", "memory"]).await;
+    wait_full_index(&gw, health["metrics"]["tools_indexed"].as_u64().unwrap()).await;
+    let client = connect_http(&gw.mcp_url()).await;
+    let query = "add up a couple of values";
+    assert_eq!(
+        learned_score(&select(&gw, query).await, "everything__get-sum"),
+        0.0
+    );
+    let hits = search(&client, query).await;
+    assert!(
+        hits.contains(&"everything__get-sum".to_string()),
+        "{hits:?}"
+    );
+    let sum = call_text(
+        &client,
+        "ucp_call_tool",
+        json!({"name": "everything__get-sum", "arguments": {"a": 1, "b": 2}}),
+    )
+    .await;
+    assert_eq!(sum.unwrap(), "The sum of 1 and 2 is 3.");
+    let learned = eventually(
+        Duration::from_secs(20),
+        "the call to be learned",
+        || async {
+            let score = learned_score(&select(&gw, query).await, "everything__get-sum");
+            (score > 0.0).then_some(score)
+        },
+    )
+    .await;
+    client.cancel().await.ok();
+    drop(gw);
+
+    let again = GatewayProcess::start(&config);
+    let health = wait_connected(&again.url(""), &["everything", "time", "memory"]).await;
+    wait_full_index(&again, health["metrics"]["tools_indexed"].as_u64().unwrap()).await;
+    let after_restart = learned_score(&select(&again, query).await, "everything__get-sum");
+    assert!(
+        (after_restart - learned).abs() < 1e-4,
+        "{after_restart} vs {learned}"
+    );
+}

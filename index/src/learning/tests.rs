@@ -27,3 +27,18 @@ fn more_calls_mean_more_confidence() {
     let twice = learned.scores(&[1.0, 0.0], &["a"], LearningParams::default())[0];
     assert!(twice > once);
 }
+
+#[test]
+fn export_and_import_round_trip() {
+    let mut learned = Learned::default();
+    learned.record(&[0.6, 0.8], &["a", "b"], &["a"]);
+    let mut restored = Learned::default();
+    assert!(restored.import("a", &learned.export("a").unwrap()));
+    assert!(restored.import("b", &learned.export("b").unwrap()));
+    let p = LearningParams::default();
+    assert_eq!(
+        restored.scores(&[0.6, 0.8], &["a", "b"], p),
+        learned.scores(&[0.6, 0.8], &["a", "b"], p)
+    );
+    assert!(!restored.import("c", &[1, 2, 3]));
+}

@@ -52,7 +52,7 @@ fn selector(ttl: Duration) -> Selector {
         max_size: 8,
         ttl,
     };
-    Selector::new(None, None, BTreeMap::new(), &cache)
+    Selector::new(None, None, BTreeMap::new(), &cache, false)
 }
 
 #[test]

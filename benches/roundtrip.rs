@@ -97,6 +97,7 @@ async fn in_process_gateway() -> Gateway<ucp_filters::FilterStage> {
         Default::default(),
         &Default::default(),
         false,
+        false,
     ));
     Gateway::new(GatewayShared::new(snapshot, pool, selector), "http")
 }

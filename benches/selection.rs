@@ -216,11 +216,11 @@ fn bench(c: &mut Criterion) {
         max_size: 1000,
         ttl: std::time::Duration::from_secs(3600),
     };
-    let selector = ucp_proxy::Selector::new(None, None, Default::default(), &cache, false);
+    let selector = ucp_proxy::Selector::new(None, None, Default::default(), &cache, false, false);
     let index = selector.build(&catalog).unwrap();
     let opts = options(Mode::Keyword);
     for q in QUERIES {
-        selector.select(&index, &catalog, q, opts);
+        selector.select(&index, &catalog, q, opts, &[]);
     }
     c.bench_function(
         &format!("selection_cache_hit/{}", catalog.tools.len()),
@@ -228,7 +228,9 @@ fn bench(c: &mut Criterion) {
             let mut i = 0;
             b.iter(|| {
                 i = (i + 1) % QUERIES.len();
-                selector.cached(&index, QUERIES[i], &opts).expect("hit")
+                selector
+                    .cached(&index, QUERIES[i], &opts, &[])
+                    .expect("hit")
             })
         },
     );

@@ -158,5 +158,6 @@ pub fn selector(config: &Config) -> Selector {
         tags,
         &config.router.cache,
         config.router.enable_learning,
+        config.router.enable_co_occurrence,
     )
 }

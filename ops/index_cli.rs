@@ -42,7 +42,7 @@ pub fn search(config: Option<&Path>, query: &str, k: usize) -> ExitCode {
             similarity_threshold: config.tool_zoo.similarity_threshold,
             per_server_cap: None,
         };
-        let selected = selector.select(&index, catalog, query, options);
+        let selected = selector.select(&index, catalog, query, options, &[]);
         println!("| # | tool | score | bm25 | dense | description |");
         println!("| --- | --- | --- | --- | --- | --- |");
         for (rank, tool) in selected.iter().enumerate() {

@@ -133,3 +133,63 @@ impl Learned {
 
 #[cfg(test)]
 mod tests;
+
+/// Co-occurrence: how often two tools were called in the same client session, so tools used
+/// together boost each other (`router.enable_co_occurrence`).
+#[derive(Debug, Clone, Default)]
+pub struct CoOccurrence {
+    pairs: HashMap<(String, String), u32>,
+    calls: HashMap<String, u32>,
+}
+
+impl CoOccurrence {
+    /// `tool` was called in a session that had called `earlier` before (most recent last). Returns
+    /// the pairs whose counts changed, for persisting.
+    pub fn record(&mut self, earlier: &[&str], tool: &str) -> Vec<(String, String, u32)> {
+        *self.calls.entry(tool.to_string()).or_default() += 1;
+        let mut changed = Vec::new();
+        for other in earlier.iter().filter(|o| **o != tool) {
+            for key in [
+                (other.to_string(), tool.to_string()),
+                (tool.to_string(), other.to_string()),
+            ] {
+                let count = self.pairs.entry(key.clone()).or_default();
+                *count += 1;
+                changed.push((key.0, key.1, *count));
+            }
+        }
+        changed
+    }
+
+    /// For each of `ids`: the strongest association with a tool the session called recently,
+    /// `count(recent, id) / (calls(recent) + 1)`, in [0, 1).
+    pub fn scores(&self, recent: &[&str], ids: &[&str]) -> Vec<f32> {
+        ids.iter()
+            .map(|id| {
+                recent
+                    .iter()
+                    .filter(|r| *r != id)
+                    .map(|r| {
+                        let together = self
+                            .pairs
+                            .get(&(r.to_string(), id.to_string()))
+                            .copied()
+                            .unwrap_or(0);
+                        together as f32 / (self.calls.get(*r).copied().unwrap_or(0) as f32 + 1.0)
+                    })
+                    .fold(0.0, f32::max)
+            })
+            .collect()
+    }
+
+    /// Restores a pair count (from the store) and the call count it implies at least.
+    pub fn import(&mut self, a: &str, b: &str, count: u32) {
+        self.pairs.insert((a.to_string(), b.to_string()), count);
+        let calls = self.calls.entry(a.to_string()).or_default();
+        *calls = (*calls).max(count);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+}

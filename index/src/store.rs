@@ -12,6 +12,8 @@ use sha2::{Digest, Sha256};
 pub const CF_EMBEDDINGS: &str = "embeddings";
 /// Learned usage per tool (`learning::Learned::export`), keyed by public tool name.
 pub const CF_USAGE: &str = "usage";
+/// Co-occurrence counts, keyed by `tool a` 0x00 `tool b`, value a little-endian u32.
+pub const CF_COOCCURRENCE: &str = "cooccurrence";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -41,7 +43,7 @@ impl Store {
         options.create_if_missing(true);
         options.create_missing_column_families(true);
         options.set_compression_type(rocksdb::DBCompressionType::Lz4);
-        let families = [CF_EMBEDDINGS, CF_USAGE]
+        let families = [CF_EMBEDDINGS, CF_USAGE, CF_COOCCURRENCE]
             .into_iter()
             .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
         let db = DB::open_cf_descriptors(&options, path, families).map_err(|source| {
@@ -106,6 +108,44 @@ impl Store {
                 Ok((String::from_utf8_lossy(&key).into_owned(), value.to_vec()))
             })
             .collect()
+    }
+
+    /// Every stored co-occurrence count, as (tool a, tool b, count).
+    pub fn cooccurrence(&self) -> Result<Vec<(String, String, u32)>, StoreError> {
+        let cf = self.cf(CF_COOCCURRENCE)?;
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(cf, rocksdb::IteratorMode::Start) {
+            let (key, value) = item.map_err(|source| StoreError::Io { op: "read", source })?;
+            let mut parts = key.splitn(2, |b| *b == 0);
+            let (Some(a), Some(b)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            let Ok(count) = <[u8; 4]>::try_from(&value[..]) else {
+                continue;
+            };
+            out.push((
+                String::from_utf8_lossy(a).into_owned(),
+                String::from_utf8_lossy(b).into_owned(),
+                u32::from_le_bytes(count),
+            ));
+        }
+        Ok(out)
+    }
+
+    pub fn put_cooccurrence(&self, pairs: &[(String, String, u32)]) -> Result<(), StoreError> {
+        let cf = self.cf(CF_COOCCURRENCE)?;
+        let mut batch = WriteBatch::default();
+        for (a, b, count) in pairs {
+            let mut key = Vec::with_capacity(a.len() + b.len() + 1);
+            key.extend_from_slice(a.as_bytes());
+            key.push(0);
+            key.extend_from_slice(b.as_bytes());
+            batch.put_cf(cf, key, count.to_le_bytes());
+        }
+        self.db.write(batch).map_err(|source| StoreError::Io {
+            op: "write",
+            source,
+        })
     }
 
     pub fn put_usage(&self, tool: &str, bytes: &[u8]) -> Result<(), StoreError> {

@@ -64,7 +64,13 @@ impl<S> GatewayShared<S> {
     }
 
     /// Ranks the current catalog for `query` (`ucp_search_tools`, `/v1/select`).
-    pub async fn select(&self, query: String, k: usize) -> Result<Selection, ProxyError> {
+    /// `recent` are the session's recent tool calls (co-occurrence); empty outside a session.
+    pub async fn select(
+        &self,
+        query: String,
+        k: usize,
+        recent: Vec<String>,
+    ) -> Result<Selection, ProxyError> {
         let snap = self.snapshot.load_full();
         let index = snap.index.clone().ok_or(ProxyError::IndexNotReady)?;
         let config = &snap.config;
@@ -74,14 +80,16 @@ impl<S> GatewayShared<S> {
             similarity_threshold: config.tool_zoo.similarity_threshold,
             per_server_cap: None,
         };
-        if let Some(hit) = self.selector.cached(&index, &query, &options) {
+        if let Some(hit) = self.selector.cached(&index, &query, &options, &recent) {
             return Ok(hit);
         }
         let selector = self.selector.clone();
         let catalog = snap.catalog.clone();
-        tokio::task::spawn_blocking(move || selector.select(&index, &catalog, &query, options))
-            .await
-            .map_err(|e| ProxyError::Internal(e.to_string()))
+        tokio::task::spawn_blocking(move || {
+            selector.select(&index, &catalog, &query, options, &recent)
+        })
+        .await
+        .map_err(|e| ProxyError::Internal(e.to_string()))
     }
 
     /// Tells every connected client session which lists changed.
@@ -115,7 +123,12 @@ impl<S> Clone for Gateway<S> {
 #[derive(Default)]
 struct SessionState {
     last_search: parking_lot::Mutex<Option<LastSearch>>,
+    /// The session's last tool calls, most recent last (co-occurrence).
+    recent_calls: parking_lot::Mutex<std::collections::VecDeque<String>>,
 }
+
+/// How many recent calls of a session count for co-occurrence.
+const RECENT_CALLS: usize = 5;
 
 struct LastSearch {
     query: String,
@@ -139,6 +152,27 @@ impl<S: Stage> Gateway<S> {
             transport: self.transport,
             session: self.session.clone(),
         }
+    }
+
+    /// Co-occurrence: `tool` was called after the session's recent calls.
+    fn remember_call(&self, tool: &str) {
+        let earlier: Vec<String> = {
+            let mut recent = self.session.recent_calls.lock();
+            let earlier = recent.iter().cloned().collect();
+            recent.retain(|t| t != tool);
+            recent.push_back(tool.to_string());
+            if recent.len() > RECENT_CALLS {
+                recent.pop_front();
+            }
+            earlier
+        };
+        let selector = self.shared.selector.clone();
+        let tool = tool.to_string();
+        tokio::task::spawn_blocking(move || selector.record_session_call(&earlier, &tool));
+    }
+
+    fn recent_calls(&self) -> Vec<String> {
+        self.session.recent_calls.lock().iter().cloned().collect()
     }
 
     /// Learning: a call of a tool the session's last search returned.
@@ -213,7 +247,9 @@ impl<S: Stage> Gateway<S> {
         let shared = self.shared.clone();
         let session = self.clone_in_session();
         self.through_pipeline(snap, ex, async move {
-            let selected = shared.select(query.clone(), k).await?;
+            let selected = shared
+                .select(query.clone(), k, session.recent_calls())
+                .await?;
             session.learn_from_search(&query, selected.iter().map(|t| t.name.clone()).collect());
             let body = json!({ "tools": *selected });
             let mut result = CallToolResult::success(vec![ContentBlock::text(
@@ -336,6 +372,9 @@ impl<S: Stage> ServerHandler for Gateway<S> {
             request.arguments = arguments;
         }
         self.learn_from_call(&request.name);
+        if snap.catalog.route_tool(&request.name).is_some() {
+            self.remember_call(&request.name);
+        }
         let mut ex = Exchange::new("tools/call", self.transport);
         ex.target = Some(request.name.to_string());
         let route = snap.catalog.route_tool(&request.name).cloned();

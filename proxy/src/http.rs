@@ -246,7 +246,7 @@ impl<S: Stage, O> HttpFront<S, O> {
             );
         };
         let k = request.get("k").and_then(|k| k.as_u64()).unwrap_or(5) as usize;
-        match self.shared.select(context.to_string(), k).await {
+        match self.shared.select(context.to_string(), k, Vec::new()).await {
             Ok(tools) => json_status(StatusCode::OK, serde_json::json!({ "tools": tools })),
             Err(e) => json_status(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -15,7 +15,7 @@ use rmcp::model::{JsonObject, Tool};
 use serde_json::{Value, json};
 use ucp_config::{CacheConfig, RouterMode};
 use ucp_index::embed_cache::{EmbedStats, embed_texts};
-use ucp_index::learning::{Learned, LearningParams};
+use ucp_index::learning::{CoOccurrence, Learned, LearningParams};
 use ucp_index::{Bm25Params, Embedder, Engine, FusionWeights, Mode, SelectOptions, Store, ToolDoc};
 
 use crate::catalog::Catalog;
@@ -35,8 +35,8 @@ pub struct ToolIndex {
 /// A selection result shared between the cache and the requests that hit it.
 pub type Selection = Arc<Vec<Selected>>;
 
-/// (index generation, mode, k, query text).
-type CacheKey = (u64, Mode, usize, String);
+/// (index generation, mode, k, query text, the session's recent calls).
+type CacheKey = (u64, Mode, usize, String, Vec<String>);
 
 /// LRU + TTL cache of selections, keyed by `CacheKey`.
 struct SelectionCache {
@@ -56,10 +56,14 @@ pub struct Selector {
     builds: AtomicU64,
     /// Learned usage (`router.enable_learning`), `None` when learning is off.
     learned: Option<Mutex<Learned>>,
+    /// Tools called together (`router.enable_co_occurrence`), `None` when off.
+    cooccurrence: Option<Mutex<CoOccurrence>>,
 }
 
 /// Weight of the learned signal in the fused score (see BENCHMARKS.md, replay experiment).
 const LEARNING_WEIGHT: f32 = 1.0;
+/// Weight of the co-occurrence signal (chosen a priori: half the learned signal's; not measured yet).
+const COOCCURRENCE_WEIGHT: f32 = 0.5;
 
 /// Hit and miss counts of the selector's caches, for `/metrics`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -87,7 +91,20 @@ impl Selector {
         tags: BTreeMap<String, Vec<String>>,
         cache: &CacheConfig,
         learning: bool,
+        co_occurrence: bool,
     ) -> Selector {
+        let cooccurrence = co_occurrence.then(|| {
+            let mut co = CoOccurrence::default();
+            if let Some(store) = &store {
+                match store.cooccurrence() {
+                    Ok(pairs) => pairs.iter().for_each(|(a, b, n)| co.import(a, b, *n)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read co-occurrence; starting empty")
+                    }
+                }
+            }
+            Mutex::new(co)
+        });
         let learned = learning.then(|| {
             let mut learned = Learned::default();
             if let Some(store) = &store {
@@ -121,6 +138,19 @@ impl Selector {
             cache,
             builds: AtomicU64::new(0),
             learned,
+            cooccurrence,
+        }
+    }
+
+    /// `tool` was called in a session that had called `earlier` (most recent last).
+    pub fn record_session_call(&self, earlier: &[String], tool: &str) {
+        let Some(co) = &self.cooccurrence else { return };
+        let earlier: Vec<&str> = earlier.iter().map(String::as_str).collect();
+        let changed = co.lock().record(&earlier, tool);
+        if let (Some(store), false) = (&self.store, changed.is_empty())
+            && let Err(e) = store.put_cooccurrence(&changed)
+        {
+            tracing::warn!(error = %e, "cannot persist co-occurrence");
         }
     }
 
@@ -186,9 +216,10 @@ impl Selector {
         index: &ToolIndex,
         query: &str,
         options: &SelectOptions,
+        recent: &[String],
     ) -> Option<Selection> {
         let cache = self.cache.as_ref()?;
-        let key = self.cache_key(index, query, options);
+        let key = self.cache_key(index, query, options, recent);
         let found = {
             let mut entries = cache.entries.lock();
             match entries.get(&key) {
@@ -214,10 +245,11 @@ impl Selector {
         index: &ToolIndex,
         query: &str,
         options: &SelectOptions,
+        recent: &[String],
         selection: &Selection,
     ) {
         if let Some(cache) = &self.cache {
-            let key = self.cache_key(index, query, options);
+            let key = self.cache_key(index, query, options, recent);
             cache
                 .entries
                 .lock()
@@ -228,8 +260,26 @@ impl Selector {
     /// Learned usage is not part of the key: it moves slowly, and letting every learned call
     /// invalidate the whole cache would make the cache useless on a busy gateway. A selection
     /// reflects what was learned by the time it was computed, for at most `router.cache.ttl`.
-    fn cache_key(&self, index: &ToolIndex, query: &str, options: &SelectOptions) -> CacheKey {
-        (index.generation, options.mode, options.k, query.to_string())
+    fn cache_key(
+        &self,
+        index: &ToolIndex,
+        query: &str,
+        options: &SelectOptions,
+        recent: &[String],
+    ) -> CacheKey {
+        // Recent calls only matter (and only split the cache) when co-occurrence is on.
+        let recent = if self.cooccurrence.is_some() {
+            recent.to_vec()
+        } else {
+            Vec::new()
+        };
+        (
+            index.generation,
+            options.mode,
+            options.k,
+            query.to_string(),
+            recent,
+        )
     }
 
     pub fn has_store(&self) -> bool {
@@ -300,9 +350,10 @@ impl Selector {
         catalog: &Catalog,
         query: &str,
         options: SelectOptions,
+        recent: &[String],
     ) -> Selection {
-        let selection = Arc::new(self.rank(index, catalog, query, options));
-        self.remember(index, query, &options, &selection);
+        let selection = Arc::new(self.rank(index, catalog, query, options, recent));
+        self.remember(index, query, &options, recent, &selection);
         selection
     }
 
@@ -312,6 +363,7 @@ impl Selector {
         catalog: &Catalog,
         query: &str,
         options: SelectOptions,
+        recent: &[String],
     ) -> Vec<Selected> {
         let vector = match (&self.embedder, options.mode) {
             (Some(embedder), Mode::Semantic | Mode::Hybrid) => match embedder.embed_query(query) {
@@ -335,7 +387,29 @@ impl Selector {
             }
             _ => None,
         };
-        let extra = learned.as_deref().map(|l| (l, LEARNING_WEIGHT));
+        let cooccurrence: Option<Vec<f32>> = match &self.cooccurrence {
+            Some(co) if !recent.is_empty() => {
+                let co = co.lock();
+                (!co.is_empty()).then(|| {
+                    let ids: Vec<&str> = index.tools.iter().map(String::as_str).collect();
+                    let recent: Vec<&str> = recent.iter().map(String::as_str).collect();
+                    co.scores(&recent, &ids)
+                })
+            }
+            _ => None,
+        };
+        let combined: Option<Vec<f32>> = match (&learned, &cooccurrence) {
+            (None, None) => None,
+            _ => Some(
+                (0..index.tools.len())
+                    .map(|i| {
+                        LEARNING_WEIGHT * learned.as_ref().map_or(0.0, |l| l[i])
+                            + COOCCURRENCE_WEIGHT * cooccurrence.as_ref().map_or(0.0, |c| c[i])
+                    })
+                    .collect(),
+            ),
+        };
+        let extra = combined.as_deref().map(|c| (c, 1.0));
         index
             .engine
             .search_with(query, vector.as_deref(), options, extra)
@@ -353,6 +427,7 @@ impl Selector {
                         "bm25": hit.bm25,
                         "dense": hit.dense,
                         "learned": learned.as_ref().map_or(0.0, |l| l[hit.doc as usize]),
+                        "co_occurrence": cooccurrence.as_ref().map_or(0.0, |c| c[hit.doc as usize]),
                     }),
                 })
             })

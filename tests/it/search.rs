@@ -283,3 +283,50 @@ async fn a_call_after_a_search_is_learned_and_survives_a_restart() {
         "{after_restart} vs {learned}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tools_called_together_in_one_session_boost_each_other_in_the_next() {
+    let zoo = tempfile::tempdir().unwrap();
+    let gw = GatewayProcess::start(&search_config(&zoo.path().display().to_string()));
+    let health = wait_connected(&gw.url(""), &["everything", "time", "memory"]).await;
+    wait_full_index(&gw, health["metrics"]["tools_indexed"].as_u64().unwrap()).await;
+
+    // Session one uses the time tool, then echo.
+    let first = connect_http(&gw.mcp_url()).await;
+    call_text(&first, "time__get_current_time", json!({"timezone": "UTC"}))
+        .await
+        .unwrap();
+    call_text(&first, "everything__echo", json!({"message": "hi"}))
+        .await
+        .unwrap();
+    first.cancel().await.ok();
+
+    // Session two uses the time tool; echo now carries a co-occurrence score in its searches.
+    let second = connect_http(&gw.mcp_url()).await;
+    call_text(
+        &second,
+        "time__get_current_time",
+        json!({"timezone": "UTC"}),
+    )
+    .await
+    .unwrap();
+    let score = eventually(Duration::from_secs(20), "a co-occurrence score", || async {
+        let text = call_text(
+            &second,
+            "ucp_search_tools",
+            json!({"query": "repeat a message back", "k": 5}),
+        )
+        .await
+        .ok()?;
+        let v: Value = serde_json::from_str(&text).ok()?;
+        v["tools"]
+            .as_array()?
+            .iter()
+            .find(|t| t["name"] == "everything__echo")
+            .and_then(|t| t["scores"]["co_occurrence"].as_f64())
+            .filter(|s| *s > 0.0)
+    })
+    .await;
+    assert!(score > 0.0 && score < 1.0, "{score}");
+    second.cancel().await.ok();
+}

@@ -42,3 +42,21 @@ fn export_and_import_round_trip() {
     );
     assert!(!restored.import("c", &[1, 2, 3]));
 }
+
+#[test]
+fn tools_called_together_boost_each_other() {
+    let mut co = CoOccurrence::default();
+    co.record(&[], "search_flights");
+    let changed = co.record(&["search_flights"], "book_hotel");
+    assert_eq!(changed.len(), 2);
+    let scores = co.scores(
+        &["search_flights"],
+        &["book_hotel", "send_email", "search_flights"],
+    );
+    assert!(scores[0] > 0.3, "{scores:?}");
+    assert_eq!(scores[1], 0.0);
+    assert_eq!(scores[2], 0.0, "a tool does not boost itself");
+    let mut restored = CoOccurrence::default();
+    restored.import("search_flights", "book_hotel", 1);
+    assert!(restored.scores(&["search_flights"], &["book_hotel"])[0] > 0.0);
+}

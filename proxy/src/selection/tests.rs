@@ -52,7 +52,7 @@ fn selector(ttl: Duration) -> Selector {
         max_size: 8,
         ttl,
     };
-    Selector::new(None, None, BTreeMap::new(), &cache, false)
+    Selector::new(None, None, BTreeMap::new(), &cache, false, false)
 }
 
 #[test]
@@ -62,13 +62,13 @@ fn keyword_selection_finds_the_tool_and_the_cache_answers_the_repeat() {
     let index = selector.build(&catalog).unwrap();
     assert!(
         selector
-            .cached(&index, "send an email", &options())
+            .cached(&index, "send an email", &options(), &[])
             .is_none()
     );
-    let first = selector.select(&index, &catalog, "send an email", options());
+    let first = selector.select(&index, &catalog, "send an email", options(), &[]);
     assert_eq!(first[0].name, "mail__send_email");
     let again = selector
-        .cached(&index, "send an email", &options())
+        .cached(&index, "send an email", &options(), &[])
         .expect("cached");
     assert!(Arc::ptr_eq(&first, &again));
     let counts = selector.cache_counts();
@@ -76,12 +76,16 @@ fn keyword_selection_finds_the_tool_and_the_cache_answers_the_repeat() {
     // Another k, or a new index generation, is another entry.
     let mut other = options();
     other.k = 1;
-    assert!(selector.cached(&index, "send an email", &other).is_none());
+    assert!(
+        selector
+            .cached(&index, "send an email", &other, &[])
+            .is_none()
+    );
     let rebuilt = selector.build(&catalog).unwrap();
     assert!(rebuilt.generation > index.generation);
     assert!(
         selector
-            .cached(&rebuilt, "send an email", &options())
+            .cached(&rebuilt, "send an email", &options(), &[])
             .is_none()
     );
 }
@@ -91,7 +95,11 @@ fn expired_entries_are_not_served() {
     let catalog = catalog();
     let selector = selector(Duration::from_millis(1));
     let index = selector.build(&catalog).unwrap();
-    selector.select(&index, &catalog, "timezone", options());
+    selector.select(&index, &catalog, "timezone", options(), &[]);
     std::thread::sleep(Duration::from_millis(5));
-    assert!(selector.cached(&index, "timezone", &options()).is_none());
+    assert!(
+        selector
+            .cached(&index, "timezone", &options(), &[])
+            .is_none()
+    );
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use ucp_config::{Config, Exposure, Loaded, ServerTransport, SessionBackend};
+use ucp_config::{Config, Loaded, ServerTransport, SessionBackend};
 
 /// The built-in config `ucp serve` uses without `-c`: real servers that `scripts/setup.sh` installs
 /// under `$UCP_HOME` (default `~/.ucp`).
@@ -93,9 +93,7 @@ pub struct NotYet {
 pub fn not_yet(config: &Config) -> NotYet {
     let mut warnings = Vec::new();
     let mut fatal = Vec::new();
-    if config.router.exposure == Exposure::Dynamic {
-        warnings.push("router.exposure: dynamic is not implemented in this build yet; serving search (meta-tools)".to_string());
-    }
+
     if config.server.ssl.enabled {
         fatal.push("server.ssl.enabled: TLS termination is not implemented in this build yet (terminate TLS in nginx meanwhile)".to_string());
     }

@@ -24,6 +24,7 @@ use crate::downstream::DownstreamPool;
 use crate::error::ProxyError;
 use crate::pipeline::{Exchange, Outcome, Stage};
 use crate::selection::{CALL_TOOL, SEARCH_TOOL, Selection, Selector, engine_mode, meta_tools};
+use crate::session::{LastSearch, RECENT_CALLS, SessionRegistry, SessionState};
 use crate::snapshot::{SharedSnapshot, Snapshot};
 
 /// Which lists changed in a catalog swap; sent to every connected client session.
@@ -45,6 +46,8 @@ pub struct GatewayShared<S> {
     pub snapshot: SharedSnapshot<S>,
     pub pool: Arc<DownstreamPool>,
     pub selector: Arc<Selector>,
+    /// Live sessions by `Mcp-Session-Id` (dynamic exposure's context endpoint).
+    pub sessions: SessionRegistry,
     changes: broadcast::Sender<ListsChanged>,
 }
 
@@ -59,8 +62,22 @@ impl<S> GatewayShared<S> {
             snapshot,
             pool,
             selector,
+            sessions: SessionRegistry::default(),
             changes,
         })
+    }
+
+    /// `POST /v1/sessions/{id}/context`: adds context to a live session; false if there is none.
+    pub fn push_context(self: &Arc<Self>, session_id: &str, text: &str) -> bool
+    where
+        S: Stage,
+    {
+        let Some(session) = self.sessions.get(session_id) else {
+            return false;
+        };
+        session.push_context(text);
+        tokio::spawn(refresh_dynamic(self.clone(), session));
+        true
     }
 
     /// Ranks the current catalog for `query` (`ucp_search_tools`, `/v1/select`).
@@ -118,24 +135,6 @@ impl<S> Clone for Gateway<S> {
     }
 }
 
-/// What one client session searched last: a call of one of those tools is learned from, and the
-/// tools it never called count as ignored when the next search comes.
-#[derive(Default)]
-struct SessionState {
-    last_search: parking_lot::Mutex<Option<LastSearch>>,
-    /// The session's last tool calls, most recent last (co-occurrence).
-    recent_calls: parking_lot::Mutex<std::collections::VecDeque<String>>,
-}
-
-/// How many recent calls of a session count for co-occurrence.
-const RECENT_CALLS: usize = 5;
-
-struct LastSearch {
-    query: String,
-    returned: Vec<String>,
-    called: Vec<String>,
-}
-
 impl<S: Stage> Gateway<S> {
     pub fn new(shared: Arc<GatewayShared<S>>, transport: &'static str) -> Self {
         Gateway {
@@ -169,6 +168,14 @@ impl<S: Stage> Gateway<S> {
         let selector = self.shared.selector.clone();
         let tool = tool.to_string();
         tokio::task::spawn_blocking(move || selector.record_session_call(&earlier, &tool));
+        self.refresh_dynamic();
+    }
+
+    /// Dynamic exposure: re-selects this session's tools and tells the client if they changed.
+    fn refresh_dynamic(&self) {
+        if self.shared.snapshot.load().config.router.exposure == Exposure::Dynamic {
+            tokio::spawn(refresh_dynamic(self.shared.clone(), self.session.clone()));
+        }
     }
 
     fn recent_calls(&self) -> Vec<String> {
@@ -251,6 +258,8 @@ impl<S: Stage> Gateway<S> {
                 .select(query.clone(), k, session.recent_calls())
                 .await?;
             session.learn_from_search(&query, selected.iter().map(|t| t.name.clone()).collect());
+            session.session.push_context(&query);
+            session.refresh_dynamic();
             let body = json!({ "tools": *selected });
             let mut result = CallToolResult::success(vec![ContentBlock::text(
                 serde_json::to_string_pretty(&body).unwrap_or_default(),
@@ -306,6 +315,15 @@ impl<S: Stage> ServerHandler for Gateway<S> {
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        *self.session.peer.lock() = Some(context.peer.clone());
+        if let Some(id) = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.headers.get("mcp-session-id"))
+            .and_then(|v| v.to_str().ok())
+        {
+            self.shared.sessions.register(id, &self.session);
+        }
         let peer = context.peer;
         let mut changes = self.shared.changes.subscribe();
         tokio::spawn(async move {
@@ -341,10 +359,30 @@ impl<S: Stage> ServerHandler for Gateway<S> {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let snap = self.snapshot();
-        let tools = listed_tools(&snap);
+        let legacy = context
+            .protocol_version()
+            .is_none_or(|v| v.as_str() < "2026-07-28");
+        let mut tools = listed_tools(&snap);
+        if snap.config.router.exposure == Exposure::Dynamic && legacy {
+            let selected = dynamic_selection(&self.shared, &self.session).await;
+            let names: Vec<String> = selected.iter().map(|t| t.name.clone()).collect();
+            tools.extend(
+                snap.catalog
+                    .tools
+                    .iter()
+                    .filter(|t| {
+                        names.iter().any(|n| n == t.name.as_ref())
+                            && !tools.iter().any(|l| l.name == t.name)
+                    })
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
+            tools.sort_by(|a, b| a.name.cmp(&b.name));
+            *self.session.listed.lock() = Some(names);
+        }
         self.through_pipeline(
             &snap,
             Exchange::new("tools/list", self.transport),
@@ -497,8 +535,42 @@ impl<S: Stage> ServerHandler for Gateway<S> {
     }
 }
 
+/// The dynamic tool set of a session: the top `router.max_tools` for its context (pushed context
+/// and searches) and recent calls; empty while it has no context.
+async fn dynamic_selection<S: Stage>(
+    shared: &Arc<GatewayShared<S>>,
+    session: &SessionState,
+) -> Selection {
+    let context = session.context_text();
+    if context.trim().is_empty() {
+        return Selection::default();
+    }
+    let k = shared.snapshot.load().config.router.max_tools;
+    let recent: Vec<String> = session.recent_calls.lock().iter().cloned().collect();
+    shared.select(context, k, recent).await.unwrap_or_default()
+}
+
+/// Sends `notifications/tools/list_changed` to a session whose dynamic set no longer matches
+/// what its last `tools/list` showed (sessions that never listed are left alone).
+async fn refresh_dynamic<S: Stage>(shared: Arc<GatewayShared<S>>, session: Arc<SessionState>) {
+    let Some(listed) = session.listed.lock().clone() else {
+        return;
+    };
+    let names: Vec<String> = dynamic_selection(&shared, &session)
+        .await
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    if names != listed {
+        let peer = session.peer.lock().clone();
+        if let Some(peer) = peer {
+            let _ = peer.notify_tool_list_changed().await;
+        }
+    }
+}
+
 /// What `tools/list` shows: every tool (`all`), or the pinned tools plus the meta-tools (`search`;
-/// `dynamic` is served as `search` until it is built), sorted by name so the list is stable.
+/// `dynamic` adds the session's selected tools in `list_tools`), sorted by name so the list is stable.
 fn listed_tools<S>(snap: &Snapshot<S>) -> Vec<rmcp::model::Tool> {
     let router = &snap.config.router;
     if router.exposure == Exposure::All {

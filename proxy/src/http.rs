@@ -191,6 +191,11 @@ impl<S: Stage, O: OpsEndpoints> HttpServerApp for HttpFront<S, O> {
         let method = session.req_header().method.clone();
         match (method, path.as_str()) {
             (_, "/mcp") => self.serve_mcp(&mut session, shutdown).await,
+            (Method::POST, p) if p.starts_with("/v1/sessions/") && p.ends_with("/context") => {
+                let id = p["/v1/sessions/".len()..p.len() - "/context".len()].to_string();
+                let answer = self.push_context(&mut session, &id).await;
+                write_plain(&mut session, answer).await
+            }
             (Method::POST, "/v1/select") => {
                 let answer = self.select(&mut session).await;
                 write_plain(&mut session, answer).await
@@ -252,6 +257,37 @@ impl<S: Stage, O> HttpFront<S, O> {
                 StatusCode::SERVICE_UNAVAILABLE,
                 serde_json::json!({"error": e.to_string()}),
             ),
+        }
+    }
+}
+
+impl<S: Stage, O> HttpFront<S, O> {
+    /// `POST /v1/sessions/{id}/context {"context": "..."}`: context for a session's dynamic tools.
+    async fn push_context(&self, session: &mut ServerSession, id: &str) -> Plain {
+        let body = match read_body(session, self.settings.max_body_bytes).await {
+            Ok(body) => body,
+            Err(_) => return status_text(StatusCode::BAD_REQUEST, "cannot read body"),
+        };
+        let text = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("context")?.as_str().map(str::to_string))
+            .filter(|t| !t.trim().is_empty());
+        let Some(text) = text else {
+            return json_status(
+                StatusCode::BAD_REQUEST,
+                serde_json::json!({"error": "`context` must be a non-empty string"}),
+            );
+        };
+        if self.shared.push_context(id, &text) {
+            json_status(
+                StatusCode::OK,
+                serde_json::json!({"session": id, "accepted": true}),
+            )
+        } else {
+            json_status(
+                StatusCode::NOT_FOUND,
+                serde_json::json!({"error": format!("no live session {id}")}),
+            )
         }
     }
 }

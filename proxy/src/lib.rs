@@ -10,6 +10,7 @@ pub mod jsonrpc;
 pub mod names;
 pub mod pipeline;
 pub mod selection;
+pub mod session;
 pub mod snapshot;
 pub mod stdio;
 

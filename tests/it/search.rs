@@ -330,3 +330,144 @@ async fn tools_called_together_in_one_session_boost_each_other_in_the_next() {
     assert!(score > 0.0 && score < 1.0, "{score}");
     second.cancel().await.ok();
 }
+
+/// A client that reports each notifications/tools/list_changed it receives.
+struct ListWatcher(tokio::sync::mpsc::UnboundedSender<()>);
+
+impl rmcp::ClientHandler for ListWatcher {
+    async fn on_tool_list_changed(
+        &self,
+        _context: rmcp::service::NotificationContext<rmcp::RoleClient>,
+    ) {
+        let _ = self.0.send(());
+    }
+}
+
+async fn raw_post(url: &str, session: Option<&str>, body: Value) -> (Option<String>, Vec<Value>) {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream");
+    if let Some(id) = session {
+        request = request
+            .header("mcp-session-id", id)
+            .header("mcp-protocol-version", "2025-06-18");
+    }
+    let response = request.body(body.to_string()).send().await.unwrap();
+    let id = response
+        .headers()
+        .get("mcp-session-id")
+        .map(|v| v.to_str().unwrap().to_string());
+    let text = response.text().await.unwrap();
+    let messages = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str(d.trim()).ok())
+        .collect();
+    (id, messages)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dynamic_exposure_follows_the_sessions_context() {
+    use rmcp::ServiceExt;
+    let zoo = tempfile::tempdir().unwrap();
+    let config = search_config(&zoo.path().display().to_string())
+        .replace(
+            "  exposure: search\n",
+            "  exposure: dynamic\n  max_tools: 3\n",
+        )
+        .replace("  pinned: [\"time__convert_time\"]\n", "");
+    let gw = GatewayProcess::start(&config);
+    let health = wait_connected(&gw.url(""), &["everything", "time", "memory"]).await;
+    wait_full_index(&gw, health["metrics"]["tools_indexed"].as_u64().unwrap()).await;
+
+    // An rmcp session: no context yet, so only the meta-tools; a search gives it context, the
+    // client is told its list changed, and the list now holds the selected tools.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let client = ListWatcher(tx)
+        .serve(rmcp::transport::StreamableHttpClientTransport::from_uri(
+            gw.mcp_url(),
+        ))
+        .await
+        .unwrap();
+    let names = |tools: Vec<rmcp::model::Tool>| {
+        tools
+            .into_iter()
+            .map(|t| t.name.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(client.list_all_tools().await.unwrap()),
+        ["ucp_call_tool", "ucp_search_tools"]
+    );
+    let params = rmcp::model::CallToolRequestParams::new("ucp_search_tools").with_arguments(
+        json!({"query": "what time is it in Tokyo"})
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    client.call_tool(params).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(20), rx.recv())
+        .await
+        .expect("tools/list_changed")
+        .unwrap();
+    let listed = names(client.list_all_tools().await.unwrap());
+    assert!(
+        listed.contains(&"time__get_current_time".to_string()),
+        "{listed:?}"
+    );
+    assert_eq!(listed.len(), 2 + 3, "meta-tools + max_tools: {listed:?}");
+    client.cancel().await.ok();
+
+    // A raw session gets its context from POST /v1/sessions/{id}/context.
+    let url = gw.mcp_url();
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}});
+    let (id, _) = raw_post(&url, None, init).await;
+    let id = id.unwrap();
+    raw_post(
+        &url,
+        Some(&id),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    )
+    .await;
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let tool_names = |messages: Vec<Value>| -> Vec<String> {
+        messages
+            .iter()
+            .find(|m| m["id"] == json!(2))
+            .map(|m| {
+                m["result"]["tools"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t["name"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        tool_names(raw_post(&url, Some(&id), list.clone()).await.1).len(),
+        2
+    );
+    let http = reqwest::Client::new();
+    let pushed = http
+        .post(gw.url(&format!("/v1/sessions/{id}/context")))
+        .json(&json!({"context": "I need to remember facts about people in a knowledge graph"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pushed.status().as_u16(), 200);
+    let listed = tool_names(raw_post(&url, Some(&id), list).await.1);
+    assert!(
+        listed.iter().any(|n| n.starts_with("memory__")),
+        "{listed:?}"
+    );
+    let unknown = http
+        .post(gw.url("/v1/sessions/nope/context"))
+        .json(&json!({"context": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status().as_u16(), 404);
+}

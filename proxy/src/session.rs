@@ -1,0 +1,76 @@
+//! Per-client-session state: the last search and recent calls (learning, co-occurrence), and for
+//! `router.exposure: dynamic` the session's context, its current tool list and its peer.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+
+use rmcp::RoleServer;
+use rmcp::service::Peer;
+
+/// What one client session searched last: a call of one of those tools is learned from, and the
+/// tools it never called count as ignored when the next search comes.
+#[derive(Default)]
+pub struct SessionState {
+    pub last_search: parking_lot::Mutex<Option<LastSearch>>,
+    /// The session's last tool calls, most recent last (co-occurrence).
+    pub recent_calls: parking_lot::Mutex<std::collections::VecDeque<String>>,
+    /// `router.exposure: dynamic`: context pushed with `POST /v1/sessions/{id}/context` and the
+    /// session's searches, most recent last.
+    pub context: parking_lot::Mutex<std::collections::VecDeque<String>>,
+    /// The tool names this session was last shown by `tools/list` (dynamic exposure).
+    pub listed: parking_lot::Mutex<Option<Vec<String>>>,
+    /// How to reach the client with `notifications/tools/list_changed`.
+    pub peer: parking_lot::Mutex<Option<Peer<RoleServer>>>,
+}
+
+/// A session's last search, for learning from the calls that follow it.
+pub struct LastSearch {
+    pub query: String,
+    pub returned: Vec<String>,
+    pub called: Vec<String>,
+}
+
+/// How many context items make a session's dynamic context.
+pub const CONTEXT_ITEMS: usize = 5;
+
+impl SessionState {
+    /// Adds a context item (pushed text or a search query).
+    pub fn push_context(&self, text: &str) {
+        let mut context = self.context.lock();
+        context.push_back(text.to_string());
+        while context.len() > CONTEXT_ITEMS {
+            context.pop_front();
+        }
+    }
+
+    /// The text the session's dynamic tool list is selected for.
+    pub fn context_text(&self) -> String {
+        self.context
+            .lock()
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(". ")
+    }
+}
+
+/// Live client sessions by `Mcp-Session-Id`, for `POST /v1/sessions/{id}/context`.
+#[derive(Default)]
+pub struct SessionRegistry {
+    sessions: parking_lot::Mutex<HashMap<String, Weak<SessionState>>>,
+}
+
+impl SessionRegistry {
+    pub fn register(&self, id: &str, session: &Arc<SessionState>) {
+        let mut sessions = self.sessions.lock();
+        sessions.retain(|_, s| s.strong_count() > 0);
+        sessions.insert(id.to_string(), Arc::downgrade(session));
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<SessionState>> {
+        self.sessions.lock().get(id).and_then(Weak::upgrade)
+    }
+}
+
+/// How many recent calls of a session count for co-occurrence.
+pub const RECENT_CALLS: usize = 5;

@@ -40,7 +40,7 @@ pub fn search(config: Option<&Path>, query: &str, k: usize) -> ExitCode {
             mode: engine_mode(config.router.mode),
             k,
             similarity_threshold: config.tool_zoo.similarity_threshold,
-            per_server_cap: None,
+            per_server_cap: config.router.per_server_cap,
         };
         let selected = selector.select(&index, catalog, query, options, &[]);
         println!("| # | tool | score | bm25 | dense | description |");

@@ -206,6 +206,8 @@ pub struct RouterConfig {
     pub mode: RouterMode,
     pub exposure: Exposure,
     pub max_tools: usize,
+    /// At most this many selected tools from one server (`None`: no cap; YAML 0 means none).
+    pub per_server_cap: Option<usize>,
     /// Between server and tool name; non-empty, only `[A-Za-z0-9_-]`.
     pub separator: String,
     pub pinned: Vec<String>,
@@ -220,6 +222,7 @@ impl Default for RouterConfig {
             mode: RouterMode::Hybrid,
             exposure: Exposure::Search,
             max_tools: 10,
+            per_server_cap: None,
             separator: "__".to_owned(),
             pinned: Vec::new(),
             enable_co_occurrence: true,

@@ -87,6 +87,7 @@ pub(crate) struct RawRouter {
     pub mode: Option<String>,
     pub exposure: Option<String>,
     pub max_tools: Option<usize>,
+    pub per_server_cap: Option<usize>,
     pub separator: Option<String>,
     pub pinned: Option<Vec<String>>,
     pub enable_co_occurrence: Option<bool>,

@@ -80,6 +80,8 @@ router:
   exposure: search
   # How many tools dynamic exposure lists at most.
   max_tools: 10
+  # At most this many selected tools from one server (0 = no cap).
+  per_server_cap: 0
   # Between server and tool name in namespaced tool names ([A-Za-z0-9_-] only).
   separator: "__"
   # Namespaced tools always listed, e.g. ["everything__echo"].

@@ -95,7 +95,7 @@ impl<S> GatewayShared<S> {
             mode: engine_mode(config.router.mode),
             k: k.clamp(1, 50),
             similarity_threshold: config.tool_zoo.similarity_threshold,
-            per_server_cap: None,
+            per_server_cap: config.router.per_server_cap,
         };
         if let Some(hit) = self.selector.cached(&index, &query, &options, &recent) {
             return Ok(hit);

@@ -80,6 +80,7 @@ fn router(raw: RawRouter, p: &mut Problems) -> RouterConfig {
     if let Some(max_tools) = raw.max_tools {
         out.max_tools = at_least(max_tools, 1, "router.max_tools", p);
     }
+    out.per_server_cap = raw.per_server_cap.filter(|cap| *cap > 0);
     if let Some(separator) = raw.separator {
         if separator.is_empty() {
             p.push("router.separator", "must not be empty");

@@ -183,3 +183,16 @@ fn default_config_has_the_documented_defaults() {
     assert_eq!(c.session.redis.pool_size, 8);
     assert!(c.downstream_servers.is_empty());
 }
+
+#[test]
+fn per_server_cap_zero_means_none() {
+    assert_eq!(
+        ok("router: {per_server_cap: 0}").router.per_server_cap,
+        None
+    );
+    assert_eq!(
+        ok("router: {per_server_cap: 2}").router.per_server_cap,
+        Some(2)
+    );
+    assert_eq!(ok("{}").router.per_server_cap, None);
+}

@@ -100,3 +100,21 @@ fn mismatched_vectors_are_an_error() {
         .is_err()
     );
 }
+
+#[test]
+fn per_server_cap_limits_hits_from_one_server() {
+    let docs = vec![
+        doc("time", "get_current_time", "current time in a timezone"),
+        doc("time", "convert_time", "convert a time between timezones"),
+        doc("clock", "world_time", "time in every timezone"),
+    ];
+    let e = Engine::build(docs, &[], Bm25Params::default(), FusionWeights::default()).unwrap();
+    let mut capped = options(Mode::Keyword);
+    capped.per_server_cap = Some(1);
+    let hits = e.search("time timezone", None, capped);
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    assert_ne!(
+        e.docs()[hits[0].doc as usize].server,
+        e.docs()[hits[1].doc as usize].server
+    );
+}

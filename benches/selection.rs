@@ -78,6 +78,23 @@ fn bench(c: &mut Criterion) {
     ))
     .expect("../shared/bench/scale/scale-tools.jsonl");
     let (docs, _) = parse_tools(&text, "scale-tools.jsonl").expect("scale set");
+    // Memory of the index alone, before the model is loaded: the same 9.6k tools with synthetic
+    // vectors of the real size.
+    {
+        let before = rss_mib();
+        let engine = Engine::build(
+            docs.clone(),
+            &synthetic(docs.len(), 3),
+            Bm25Params::default(),
+            FusionWeights::default(),
+        )
+        .unwrap();
+        println!(
+            "index alone, {} tools (BM25F + 384-d vectors), before the model is loaded: RSS +{:.1} MiB",
+            engine.len(),
+            rss_mib() - before
+        );
+    }
     let embedder = Embedder::load(EmbedderConfig::from_env_and_dir(ucp_home().join("models")))
         .expect("model (run scripts/setup.sh)");
     let store_dir = ucp_home().join("data").join("bench-store");

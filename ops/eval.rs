@@ -24,6 +24,8 @@ pub struct EvalArgs {
     /// Replay experiment: learn from the feedback of one half of the queries, measure the other.
     pub replay: bool,
     pub learning_weight: f32,
+    /// Catalog size from which HNSW candidates replace the full scan (0 forces them).
+    pub ann_threshold: usize,
 }
 
 pub fn main(args: EvalArgs) -> ExitCode {
@@ -71,11 +73,12 @@ fn run(args: &EvalArgs) -> Result<(), String> {
             vectors
         }
     };
-    let engine = Engine::build(
+    let engine = Engine::build_with_ann_threshold(
         set.tools,
         &vectors,
         Bm25Params::default(),
         FusionWeights::default(),
+        args.ann_threshold,
     )?;
     let options = SelectOptions {
         mode: args.mode,

@@ -86,6 +86,9 @@ enum Command {
         /// Weight of the learned signal in the replay experiment.
         #[arg(long, default_value_t = 1.0)]
         learning_weight: f32,
+        /// Catalog size from which HNSW candidates replace the full scan (0 forces them).
+        #[arg(long, default_value_t = ucp_index::engine::ANN_THRESHOLD)]
+        ann_threshold: usize,
     },
 }
 
@@ -106,6 +109,7 @@ fn main() -> ExitCode {
             store,
             replay,
             learning_weight,
+            ann_threshold,
         } => eval::main(eval::EvalArgs {
             tools,
             queries,
@@ -115,6 +119,7 @@ fn main() -> ExitCode {
             store_dir: store,
             replay,
             learning_weight,
+            ann_threshold,
         }),
     }
 }

@@ -38,6 +38,13 @@ impl DenseIndex {
         self.dim
     }
 
+    /// Row `i` (empty if out of range).
+    pub fn row(&self, i: usize) -> &[f32] {
+        self.data
+            .get(i * self.dim..(i + 1) * self.dim)
+            .unwrap_or(&[])
+    }
+
     /// Cosine similarity of `query` with every row, in row order.
     pub fn scores(&self, query: &[f32]) -> Vec<f32> {
         if query.len() != self.dim || self.dim == 0 {

@@ -5,8 +5,9 @@
 
 use std::collections::HashMap;
 
+use crate::ann::AnnIndex;
 use crate::bm25::{Bm25Index, Bm25Params};
-use crate::dense::{DenseIndex, top_k};
+use crate::dense::{DenseIndex, dot, top_k};
 use crate::doc::ToolDoc;
 use crate::fusion::{FusionWeights, group_boost, normalize};
 
@@ -58,7 +59,18 @@ pub struct Engine {
     dense: DenseIndex,
     server_of: Vec<u32>,
     weights: FusionWeights,
+    /// HNSW over the vectors, for catalogs of at least `ann_threshold` tools.
+    ann: Option<AnnIndex>,
 }
+
+/// Catalog size from which semantic and hybrid search rank only the HNSW and BM25 candidates
+/// instead of scoring every tool (see BENCHMARKS.md: exact wins below, the full scan costs ~7 ms at
+/// 100k). `Engine::build_with_ann_threshold` overrides it (tests, `ucp eval --ann-threshold`).
+pub const ANN_THRESHOLD: usize = 50_000;
+/// Candidates taken from each of HNSW and BM25 above the threshold.
+const ANN_CANDIDATES: usize = 256;
+/// HNSW search breadth.
+const ANN_EF: usize = 256;
 
 impl Engine {
     /// `vectors[i]` is the normalised embedding of `docs[i].dense_text()`; empty `vectors` gives a
@@ -68,6 +80,17 @@ impl Engine {
         vectors: &[Vec<f32>],
         bm25: Bm25Params,
         weights: FusionWeights,
+    ) -> Result<Engine, String> {
+        Self::build_with_ann_threshold(docs, vectors, bm25, weights, ANN_THRESHOLD)
+    }
+
+    /// `build`, with HNSW candidate search from `ann_threshold` tools on.
+    pub fn build_with_ann_threshold(
+        docs: Vec<ToolDoc>,
+        vectors: &[Vec<f32>],
+        bm25: Bm25Params,
+        weights: FusionWeights,
+        ann_threshold: usize,
     ) -> Result<Engine, String> {
         if !vectors.is_empty() && vectors.len() != docs.len() {
             return Err(format!(
@@ -87,12 +110,15 @@ impl Engine {
             })
             .collect();
         let bm25 = Bm25Index::build(&docs, bm25);
+        let ann = (!vectors.is_empty() && vectors.len() >= ann_threshold)
+            .then(|| AnnIndex::build(vectors, ANN_EF));
         Ok(Engine {
             docs,
             bm25,
             dense,
             server_of,
             weights,
+            ann,
         })
     }
 
@@ -136,17 +162,39 @@ impl Engine {
         if n == 0 || options.k == 0 {
             return Vec::new();
         }
-        let bm25 = self.bm25.score_all(query);
-        let dense = match query_vector {
-            Some(q) if self.has_vectors() => self.dense.scores(q),
-            _ => vec![0.0; n],
-        };
         let semantic_available = query_vector.is_some() && self.has_vectors();
         let mode = if semantic_available {
             options.mode
         } else {
             Mode::Keyword
         };
+        let bm25_all = self.bm25.score_all(query);
+        // The tools ranked: all of them, or above the ANN threshold the union of the BM25 and the
+        // HNSW candidates. Everything below works on these positions.
+        let ids: Vec<u32> = match (&self.ann, query_vector, mode) {
+            (Some(ann), Some(q), Mode::Semantic | Mode::Hybrid) => {
+                let mut ids: Vec<u32> = ann
+                    .search(q, ANN_CANDIDATES)
+                    .into_iter()
+                    .map(|h| h.0)
+                    .collect();
+                ids.extend(top_k(&bm25_all, ANN_CANDIDATES).into_iter().map(|h| h.0));
+                ids.sort_unstable();
+                ids.dedup();
+                ids
+            }
+            _ => (0..n as u32).collect(),
+        };
+        let bm25: Vec<f32> = ids.iter().map(|&i| bm25_all[i as usize]).collect();
+        let dense: Vec<f32> = match query_vector {
+            Some(q) if self.has_vectors() && ids.len() == n => self.dense.scores(q),
+            Some(q) if self.has_vectors() => ids
+                .iter()
+                .map(|&i| dot(self.dense.row(i as usize), q))
+                .collect(),
+            _ => vec![0.0; ids.len()],
+        };
+        let servers: Vec<u32> = ids.iter().map(|&i| self.server_of[i as usize]).collect();
         let fused = match mode {
             Mode::Keyword => bm25.clone(),
             Mode::Semantic => dense.clone(),
@@ -159,40 +207,40 @@ impl Engine {
                     .zip(&sem)
                     .map(|(k, s)| w.keyword * k + w.semantic * s)
                     .collect();
-                group_boost(&sum, &self.server_of, w.server_boost)
+                group_boost(&sum, &servers, w.server_boost)
             }
         };
-        let fused = match extra {
+        let fused: Vec<f32> = match extra {
             Some((scores, weight)) if scores.len() == n && weight != 0.0 => fused
                 .iter()
-                .zip(scores)
-                .map(|(f, e)| f + weight * e)
+                .zip(&ids)
+                .map(|(f, &i)| f + weight * scores[i as usize])
                 .collect(),
             _ => fused,
         };
         let mut per_server: HashMap<u32, usize> = HashMap::new();
         let mut hits = Vec::with_capacity(options.k);
         // Take more than k candidates so the threshold and the per-server cap can skip some.
-        for (doc, score) in top_k(&fused, (options.k * 4).max(options.k + 16)) {
-            let i = doc as usize;
-            if mode == Mode::Keyword && bm25[i] <= 0.0 {
+        for (pos, score) in top_k(&fused, (options.k * 4).max(options.k + 16)) {
+            let j = pos as usize;
+            if mode == Mode::Keyword && bm25[j] <= 0.0 {
                 continue;
             }
-            if mode != Mode::Keyword && dense[i] < options.similarity_threshold {
+            if mode != Mode::Keyword && dense[j] < options.similarity_threshold {
                 continue;
             }
             if let Some(cap) = options.per_server_cap {
-                let used = per_server.entry(self.server_of[i]).or_default();
+                let used = per_server.entry(servers[j]).or_default();
                 if *used >= cap {
                     continue;
                 }
                 *used += 1;
             }
             hits.push(Hit {
-                doc,
+                doc: ids[j],
                 score,
-                bm25: bm25[i],
-                dense: dense[i],
+                bm25: bm25[j],
+                dense: dense[j],
             });
             if hits.len() == options.k {
                 break;

@@ -118,3 +118,36 @@ fn per_server_cap_limits_hits_from_one_server() {
         e.docs()[hits[1].doc as usize].server
     );
 }
+
+#[test]
+fn the_ann_candidate_path_agrees_with_the_full_scan_on_a_clear_winner() {
+    let docs = vec![
+        doc("mail", "send_email", "Send an email message to a recipient"),
+        doc(
+            "git",
+            "list_pull_requests",
+            "List open pull requests of a repository",
+        ),
+        doc("time", "get_current_time", "Current time in a timezone"),
+    ];
+    let vectors = vec![
+        vec![1.0, 0.0, 0.0],
+        vec![0.0, 1.0, 0.0],
+        vec![0.0, 0.0, 1.0],
+    ];
+    let forced = Engine::build_with_ann_threshold(
+        docs,
+        &vectors,
+        Bm25Params::default(),
+        FusionWeights::default(),
+        0,
+    )
+    .unwrap();
+    let full = engine();
+    let q = [0.1, 0.9, 0.0];
+    let a = forced.search("pull requests", Some(&q), options(Mode::Hybrid));
+    let b = full.search("pull requests", Some(&q), options(Mode::Hybrid));
+    assert_eq!(a[0].doc, 1);
+    assert_eq!(a[0].doc, b[0].doc);
+    assert!((a[0].dense - b[0].dense).abs() < 1e-6);
+}

@@ -13,7 +13,7 @@ fn doc(server: &str, name: &str, description: &str) -> ToolDoc {
     )
 }
 
-fn engine() -> Engine {
+fn fixture() -> (Vec<ToolDoc>, Vec<Vec<f32>>) {
     let docs = vec![
         doc("mail", "send_email", "Send an email message to a recipient"),
         doc(
@@ -28,6 +28,11 @@ fn engine() -> Engine {
         vec![0.0, 1.0, 0.0],
         vec![0.0, 0.0, 1.0],
     ];
+    (docs, vectors)
+}
+
+fn engine() -> Engine {
+    let (docs, vectors) = fixture();
     Engine::build(
         docs,
         &vectors,
@@ -121,20 +126,7 @@ fn per_server_cap_limits_hits_from_one_server() {
 
 #[test]
 fn the_ann_candidate_path_agrees_with_the_full_scan_on_a_clear_winner() {
-    let docs = vec![
-        doc("mail", "send_email", "Send an email message to a recipient"),
-        doc(
-            "git",
-            "list_pull_requests",
-            "List open pull requests of a repository",
-        ),
-        doc("time", "get_current_time", "Current time in a timezone"),
-    ];
-    let vectors = vec![
-        vec![1.0, 0.0, 0.0],
-        vec![0.0, 1.0, 0.0],
-        vec![0.0, 0.0, 1.0],
-    ];
+    let (docs, vectors) = fixture();
     let forced = Engine::build_with_ann_threshold(
         docs,
         &vectors,

@@ -75,17 +75,7 @@ fn run(
         }
     };
     let config = Arc::new(loaded.config);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let result = runtime.block_on(async {
+    crate::serve::exit_code(crate::serve::block_on(async {
         let selector = crate::app::selector(&config);
         if !selector.has_store() {
             return Err(format!(
@@ -105,13 +95,5 @@ fn run(
         pool.shutdown();
         tokio::time::sleep(Duration::from_millis(200)).await;
         outcome
-    });
-    runtime.shutdown_timeout(Duration::from_secs(2));
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::from(1)
-        }
-    }
+    }))
 }

@@ -45,19 +45,25 @@ pub fn main(config_path: Option<&Path>, stdio: bool) -> ExitCode {
         return ExitCode::from(2);
     }
     tracing::info!(config = %source, servers = config.downstream_servers.len(), "starting");
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let built_in = matches!(source, load::Source::BuiltIn);
+    exit_code(block_on(run(Arc::new(config), stdio, built_in)))
+}
+
+/// Runs `work` on a fresh multi-thread runtime, then gives its tasks 2 s to finish.
+pub fn block_on<T>(
+    work: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let built_in = matches!(source, load::Source::BuiltIn);
-    let result = runtime.block_on(run(Arc::new(config), stdio, built_in));
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let result = runtime.block_on(work);
     runtime.shutdown_timeout(Duration::from_secs(2));
+    result
+}
+
+/// Exit 0, or print the error and exit 1.
+pub fn exit_code(result: Result<(), String>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

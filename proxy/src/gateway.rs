@@ -155,6 +155,10 @@ impl<S: Stage> Gateway<S> {
 
     /// Co-occurrence: `tool` was called after the session's recent calls.
     fn remember_call(&self, tool: &str) {
+        if !self.shared.selector.learns_cooccurrence() {
+            self.refresh_dynamic();
+            return;
+        }
         let earlier: Vec<String> = {
             let mut recent = self.session.recent_calls.lock();
             let earlier = recent.iter().cloned().collect();

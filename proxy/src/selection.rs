@@ -282,6 +282,10 @@ impl Selector {
         )
     }
 
+    pub fn learns_cooccurrence(&self) -> bool {
+        self.cooccurrence.is_some()
+    }
+
     pub fn has_store(&self) -> bool {
         self.store.is_some()
     }

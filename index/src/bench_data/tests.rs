@@ -1,3 +1,5 @@
+//! Loading the bench format: ids, relevance, line-numbered errors, vector files.
+
 use super::*;
 
 const TOOLS: &str = r#"{"id": "a/x", "server": "a", "name": "getX", "description": "d", "input_schema": {"properties": {"q": {"description": "query"}}}, "category": "ignored"}

@@ -1,3 +1,5 @@
+//! BM25F scoring: field weights, ordering, agreement of search and score_all.
+
 use super::*;
 use crate::tokenize::Analyzer;
 use proptest::prelude::*;

@@ -1,3 +1,5 @@
+//! Tool documents: identifier splitting, schema parameters, the dense text.
+
 use super::*;
 use proptest::prelude::*;
 use serde_json::json;

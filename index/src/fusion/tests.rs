@@ -1,3 +1,5 @@
+//! Fusion: normalisations, weighted sums, server boost, RRF, NaN handling.
+
 use super::*;
 use proptest::prelude::*;
 

@@ -1,3 +1,5 @@
+//! Retrieval metrics against hand-computed values.
+
 use super::*;
 use proptest::prelude::*;
 

@@ -1,3 +1,5 @@
+//! The BM25 analyzer: splitting, stop words, stemming.
+
 use super::*;
 use proptest::prelude::*;
 

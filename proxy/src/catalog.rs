@@ -46,6 +46,8 @@ pub struct Catalog {
     pub resource_templates: Vec<ResourceTemplate>,
     pub collisions: Vec<Collision>,
     tool_routes: HashMap<String, Route>,
+    /// Position in `tools` of each public tool name.
+    tool_positions: HashMap<String, usize>,
     prompt_routes: HashMap<String, Route>,
     resource_routes: HashMap<String, Route>,
     /// (literal prefix of a URI template, server), longest prefix first.
@@ -69,6 +71,9 @@ impl Catalog {
             for tool in &listing.tools {
                 let public = catalog.claim_name("tool", server, &tool.name, separator);
                 let mut tool = tool.clone();
+                catalog
+                    .tool_positions
+                    .insert(public.clone(), catalog.tools.len());
                 tool.name = public.into();
                 catalog.tools.push(tool);
             }
@@ -160,6 +165,11 @@ impl Catalog {
 
     pub fn route_tool(&self, public: &str) -> Option<&Route> {
         self.tool_routes.get(public)
+    }
+
+    /// The tool listed under `public`.
+    pub fn tool(&self, public: &str) -> Option<&Tool> {
+        self.tool_positions.get(public).map(|&i| &self.tools[i])
     }
 
     pub fn route_prompt(&self, public: &str) -> Option<&Route> {

@@ -379,15 +379,11 @@ impl Selector {
             },
             _ => None,
         };
-        let by_name: BTreeMap<&str, &Tool> =
-            catalog.tools.iter().map(|t| (t.name.as_ref(), t)).collect();
+        let ids: Vec<&str> = index.tools.iter().map(String::as_str).collect();
         let learned: Option<Vec<f32>> = match (&self.learned, &vector) {
             (Some(learned), Some(v)) => {
                 let learned = learned.lock();
-                (!learned.is_empty()).then(|| {
-                    let ids: Vec<&str> = index.tools.iter().map(String::as_str).collect();
-                    learned.scores(v, &ids, LearningParams::default())
-                })
+                (!learned.is_empty()).then(|| learned.scores(v, &ids, LearningParams::default()))
             }
             _ => None,
         };
@@ -395,7 +391,6 @@ impl Selector {
             Some(co) if !recent.is_empty() => {
                 let co = co.lock();
                 (!co.is_empty()).then(|| {
-                    let ids: Vec<&str> = index.tools.iter().map(String::as_str).collect();
                     let recent: Vec<&str> = recent.iter().map(String::as_str).collect();
                     co.scores(&recent, &ids)
                 })
@@ -421,7 +416,7 @@ impl Selector {
             .filter_map(|hit| {
                 let name = index.tools.get(hit.doc as usize)?;
                 // The index may lag the catalog by one build: only tools that still exist.
-                let tool = by_name.get(name.as_str())?;
+                let tool = catalog.tool(name)?;
                 Some(Selected {
                     name: name.clone(),
                     description: tool.description.as_deref().unwrap_or("").to_string(),

@@ -62,3 +62,12 @@ fn the_same_listings_always_give_the_same_names() {
         .collect();
     assert_eq!(one, two);
 }
+
+#[test]
+fn tools_are_found_by_public_name() {
+    let catalog = Catalog::build(&listings(&[("s", &["a.b", "a_b"])]), "__");
+    for tool in &catalog.tools {
+        assert_eq!(catalog.tool(&tool.name).map(|t| &t.name), Some(&tool.name));
+    }
+    assert!(catalog.tool("a.b").is_none());
+}

@@ -76,17 +76,11 @@ fn a_missing_variable_is_named_and_dotenv_fills_it() {
 
 #[test]
 fn the_seed_production_template_parses_and_names_what_is_not_supported() {
-    let seed = std::fs::read_to_string(concat!(
+    let yaml = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/seed/production_deployment.md"
+        "/tests/fixtures/seed/production_config.yaml"
     ))
-    .expect("../shared/seed/production_deployment.md");
-    let start = seed
-        .find("**Production Configuration Template:**")
-        .expect("template heading");
-    let block = &seed[start..];
-    let yaml_start = block.find("```yaml\n").unwrap() + 8;
-    let yaml = &block[yaml_start..yaml_start + block[yaml_start..].find("```").unwrap()];
+    .expect("tests/fixtures/seed/production_config.yaml");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("seed.yaml");
     std::fs::write(&path, yaml).unwrap();

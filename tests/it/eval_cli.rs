@@ -1,4 +1,4 @@
-//! `ucp eval` on the public MetaTool dev set (../shared/bench), with the real embedding model:
+//! `ucp eval` on the public MetaTool dev set (benches/data, vendored from the public set), with the real embedding model:
 //! the JSON keys the issue names, and the quality floor the hybrid engine must keep.
 
 use std::process::Command;
@@ -12,7 +12,7 @@ fn eval(mode: &str, store: &std::path::Path) -> Value {
 fn eval_with(extra: &[&str], store: &std::path::Path) -> Value {
     let set = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/bench/toolret-dev-metatool"
+        "/benches/data/toolret-dev-metatool"
     );
     let out = Command::new(env!("CARGO_BIN_EXE_ucp"))
         .args([

@@ -5,18 +5,21 @@
 //! pingora front), and, to isolate what the pingora bridge costs, the same in-process gateway
 //! served by pingora and by hyper. Rounds of each mode are interleaved so the shared machine's
 //! noise falls on all modes alike. Run: `cargo bench --bench roundtrip` (after scripts/setup.sh).
+//! With `UCP_BASELINE_BIN=/path/to/older/ucp`, that build's stdio and HTTP fronts are measured in
+//! the same run too, so a change to the request path is compared with what it replaced.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwap;
 use rmcp::model::CallToolRequestParams;
 use rmcp::service::RunningService;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{RoleClient, ServiceExt};
 use ucp_proxy::http::{HttpFront, HttpSettings, LocalSessionManager, OpsEndpoints, Plain};
-use ucp_proxy::{Backoff, Catalog, DownstreamPool, Gateway, GatewayShared, Snapshot};
+use ucp_proxy::{
+    Backoff, Catalog, DownstreamPool, Gateway, GatewayShared, Snapshot, SnapshotWriter, Transport,
+};
 
 type Client = RunningService<RoleClient, ()>;
 
@@ -71,7 +74,7 @@ impl OpsEndpoints for NoOps {
 /// An in-process gateway in front of server-everything (stdio), as `ops` wires it.
 async fn in_process_gateway() -> Gateway<ucp_filters::FilterStage> {
     let yaml = format!(
-        "downstream_servers:\n  - name: everything\n    command: {:?}\n    args: [stdio]\n",
+        "router:\n  exposure: all\ndownstream_servers:\n  - name: everything\n    command: {:?}\n    args: [stdio]\n",
         everything()
     );
     let mut config = ucp_config::parse(&yaml, &|_| None).expect("config").config;
@@ -84,22 +87,17 @@ async fn in_process_gateway() -> Gateway<ucp_filters::FilterStage> {
         catalog.route_tool("everything__echo").is_some(),
         "server-everything did not connect"
     );
-    let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot {
-        pipeline: Arc::new(ucp_filters::build(&config)),
+    let shared = ucp_filters::Shared::new(None, None, 16, 1 << 20, Default::default()).unwrap();
+    let (writer, cell) = SnapshotWriter::new(Snapshot {
+        pipeline: Arc::new(ucp_filters::build(&config, &shared)),
         config,
         catalog: Arc::new(catalog),
+        tools_generation: 1,
         index: None,
         generation: 0,
-    }));
-    let selector = Arc::new(ucp_proxy::Selector::new(
-        None,
-        None,
-        Default::default(),
-        &Default::default(),
-        false,
-        false,
-    ));
-    Gateway::new(GatewayShared::new(snapshot, pool, selector), "http")
+    });
+    std::mem::forget(writer); // nothing changes during the run
+    Gateway::new(GatewayShared::new(cell, pool), Transport::Http)
 }
 
 fn settings() -> HttpSettings {
@@ -108,6 +106,7 @@ fn settings() -> HttpSettings {
         allowed_origins: Vec::new(),
         allowed_hosts: vec!["127.0.0.1".into(), "localhost".into()],
         metrics_path: "/metrics".into(),
+        admit_ops_endpoints: false,
     }
 }
 
@@ -154,9 +153,9 @@ async fn serve_hyper(gateway: Gateway<ucp_filters::FilterStage>) -> String {
     format!("http://{addr}/mcp")
 }
 
-fn spawn_ucp_http(config: &std::path::Path) -> (std::process::Child, String) {
+fn spawn_ucp_http(bin: &str, config: &std::path::Path) -> (std::process::Child, String) {
     use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ucp"))
+    let mut child = std::process::Command::new(bin)
         .args(["serve", "-c"])
         .arg(config)
         .env("RUST_LOG", "warn")
@@ -189,7 +188,7 @@ async fn main() {
     let http_cfg = dir.path().join("http.yaml");
     let stdio_cfg = dir.path().join("stdio.yaml");
     let servers = format!(
-        "downstream_servers:\n  - name: everything\n    command: {:?}\n    args: [stdio]\n",
+        "router:\n  exposure: all\ndownstream_servers:\n  - name: everything\n    command: {:?}\n    args: [stdio]\n",
         everything()
     );
     std::fs::write(
@@ -214,24 +213,35 @@ async fn main() {
         )
         .await
         .expect("direct");
-    let via_stdio = ()
-        .serve(
-            TokioChildProcess::new({
-                let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_ucp"));
-                c.args(["serve", "--stdio", "-c"])
-                    .arg(&stdio_cfg)
-                    .env("RUST_LOG", "warn");
-                c
-            })
-            .unwrap(),
-        )
-        .await
-        .expect("ucp --stdio");
-    let (mut ucp_http, url) = spawn_ucp_http(&http_cfg);
+    let via_stdio = ucp_stdio(env!("CARGO_BIN_EXE_ucp"), &stdio_cfg).await;
+    let (mut ucp_http, url) = spawn_ucp_http(env!("CARGO_BIN_EXE_ucp"), &http_cfg);
     let via_http =
         ().serve(StreamableHttpClientTransport::from_uri(url.clone()))
             .await
             .expect("ucp http");
+    let mut children = vec![];
+    let mut baseline_modes = vec![];
+    if let Ok(bin) = std::env::var("UCP_BASELINE_BIN") {
+        let stdio = ucp_stdio(&bin, &stdio_cfg).await;
+        let (child, url) = spawn_ucp_http(&bin, &http_cfg);
+        children.push(child);
+        let http =
+            ().serve(StreamableHttpClientTransport::from_uri(url))
+                .await
+                .expect("baseline http");
+        baseline_modes.push(Mode {
+            name: "baseline build, --stdio",
+            client: stdio,
+            tool: "everything__echo",
+            samples: vec![],
+        });
+        baseline_modes.push(Mode {
+            name: "baseline build, http (pingora)",
+            client: http,
+            tool: "everything__echo",
+            samples: vec![],
+        });
+    }
     let gateway = in_process_gateway().await;
     let pingora_url = serve_pingora(gateway.clone()).await;
     let hyper_url = serve_hyper(gateway).await;
@@ -270,6 +280,7 @@ async fn main() {
             samples: vec![],
         },
     ];
+    modes.extend(baseline_modes);
     // Wait until the gateway processes list the tool, then warm up every path.
     for mode in &modes {
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -327,4 +338,24 @@ async fn main() {
     }
     let _ = ucp_http.kill();
     let _ = ucp_http.wait();
+    for mut child in children {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// An rmcp client of `bin serve --stdio`.
+async fn ucp_stdio(bin: &str, config: &std::path::Path) -> Client {
+    ().serve(
+        TokioChildProcess::new({
+            let mut c = tokio::process::Command::new(bin);
+            c.args(["serve", "--stdio", "-c"])
+                .arg(config)
+                .env("RUST_LOG", "warn");
+            c
+        })
+        .unwrap(),
+    )
+    .await
+    .expect("ucp --stdio")
 }

@@ -1,6 +1,6 @@
 //! Selection latency by catalog size: keyword only, hybrid with a precomputed query vector, hybrid
 //! including the (uncached) query embedding, and the cached-query path; plus the index's resident
-//! memory at ~10k tools. Real tool descriptions (../shared/bench/scale, 9,614 tools) embedded with
+//! memory at ~10k tools. Real tool descriptions (benches/data/scale, 9,614 tools) embedded with
 //! the real model; 100k = those tools repeated with synthetic vectors (the issue allows synthetic
 //! vectors at 100k). Run: `cargo bench --bench selection` (after scripts/setup.sh).
 
@@ -74,9 +74,9 @@ fn synthetic(n: usize, seed: u64) -> Vec<Vec<f32>> {
 fn bench(c: &mut Criterion) {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/bench/scale/scale-tools.jsonl"
+        "/benches/data/scale/scale-tools.jsonl"
     ))
-    .expect("../shared/bench/scale/scale-tools.jsonl");
+    .expect("benches/data/scale/scale-tools.jsonl");
     let (docs, _) = parse_tools(&text, "scale-tools.jsonl").expect("scale set");
     // Memory of the index alone, before the model is loaded: the same 9.6k tools with synthetic
     // vectors of the real size.
@@ -227,17 +227,40 @@ fn bench(c: &mut Criterion) {
         let listing = listings.entry(server).or_default();
         std::sync::Arc::make_mut(listing).tools.push(tool);
     }
-    let catalog = ucp_proxy::Catalog::build(&listings, "__");
-    let cache = ucp_config::CacheConfig {
-        enabled: true,
-        max_size: 1000,
-        ttl: std::time::Duration::from_secs(3600),
+    let catalog = std::sync::Arc::new(ucp_proxy::Catalog::build(&listings, "__"));
+    let shared = ucp_filters::Shared::new(None, None, 1000, 64 << 20, Default::default()).unwrap();
+    let config = ucp_config::parse("router: {mode: keyword}\n", &|_| None)
+        .unwrap()
+        .config;
+    let pipeline = ucp_filters::build(&config, &shared);
+    let index = std::sync::Arc::new(
+        ucp_filters::build_index(&shared, &catalog, 1, &Default::default(), &mut |_, _| {})
+            .unwrap(),
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // One selection through the route phase: a miss computes it, a repeat is a cache hit.
+    let select = |query: &str| {
+        let mut ex =
+            ucp_proxy::Exchange::new(ucp_proxy::Transport::Http, ucp_proxy::Method::Select);
+        ex.catalog = Some(catalog.clone());
+        ex.select = Some(ucp_proxy::SelectWork {
+            purpose: ucp_proxy::SelectPurpose::Select,
+            query: query.to_string(),
+            k: Some(5),
+            recent: Vec::new(),
+            index: index.clone(),
+            answer: None,
+            cached: false,
+        });
+        runtime.block_on(async {
+            pipeline.route(&mut ex).await.unwrap();
+            ex.answered(ucp_proxy::Outcome::Ok);
+            pipeline.finish(&mut ex).await;
+        });
+        ex.select.unwrap().cached
     };
-    let selector = ucp_proxy::Selector::new(None, None, Default::default(), &cache, false, false);
-    let index = selector.build(&catalog).unwrap();
-    let opts = options(Mode::Keyword);
     for q in QUERIES {
-        selector.select(&index, &catalog, q, opts, &[]);
+        select(q);
     }
     c.bench_function(
         &format!("selection_cache_hit/{}", catalog.tools.len()),
@@ -245,9 +268,7 @@ fn bench(c: &mut Criterion) {
             let mut i = 0;
             b.iter(|| {
                 i = (i + 1) % QUERIES.len();
-                selector
-                    .cached(&index, QUERIES[i], &opts, &[])
-                    .expect("hit")
+                assert!(select(QUERIES[i]), "hit");
             })
         },
     );

@@ -1,61 +1,131 @@
-//! The running gateway's long-lived parts, wired in one place: downstream pool, snapshot (the only
-//! writer of the `ArcSwap` lives here), and the task that rebuilds the catalog when servers change.
+//! The running gateway's long-lived parts, wired in one place: the downstream pool, the stages'
+//! shared state, and the one snapshot-writer task that receives every change (a catalog change,
+//! an index built; a reloaded config later) and is the only holder of the `SnapshotWriter`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use arc_swap::ArcSwap;
+use tokio::sync::{mpsc, watch};
 use ucp_config::Config;
 use ucp_filters::FilterStage;
-use ucp_index::Store;
+use ucp_index::{Store, ToolIndex};
 use ucp_proxy::{
-    Backoff, Catalog, DownstreamPool, GatewayShared, ListsChanged, Selector, Snapshot,
+    Backoff, Catalog, DownstreamPool, GatewayShared, ListsChanged, Snapshot, SnapshotWriter,
 };
 
 pub struct App {
-    pub shared: Arc<GatewayShared<FilterStage>>,
+    pub gateway: Arc<GatewayShared<FilterStage>>,
     pub pool: Arc<DownstreamPool>,
+    pub filters: Arc<ucp_filters::Shared>,
+    pub indexing: Arc<IndexProgress>,
     pub started: Instant,
 }
 
+/// How far the index build in progress is, for `/health`.
+#[derive(Debug, Default)]
+pub struct IndexProgress {
+    pub embedded: AtomicUsize,
+    pub total: AtomicUsize,
+}
+
+/// Everything the snapshot writer is told.
+enum Change {
+    /// A downstream connected, disconnected or re-listed.
+    Catalog,
+    /// An index build finished.
+    IndexBuilt(Result<Box<ToolIndex>, String>),
+}
+
 impl App {
-    /// Starts every downstream supervisor and the catalog sync task; returns at once.
-    pub fn start(config: Arc<Config>) -> App {
-        let selector = Arc::new(selector(&config));
+    /// Starts every downstream supervisor and the snapshot writer; returns at once.
+    pub fn start(config: Arc<Config>) -> Result<App, String> {
+        let filters = Arc::new(filters_shared(&config)?);
         let pool = DownstreamPool::start(&config.downstream_servers, Backoff::default());
-        let changes = pool.subscribe();
+        let pool_changes = pool.subscribe();
         let catalog = Catalog::build(&pool.listings(), &config.router.separator);
-        let pipeline = Arc::new(ucp_filters::build(&config));
+        let pipeline = Arc::new(ucp_filters::build(&config, &filters));
         tracing::info!(stages = ?pipeline.stage_names(), "request pipeline");
-        let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot {
+        let (writer, cell) = SnapshotWriter::new(Snapshot {
             config,
             catalog: Arc::new(catalog),
+            tools_generation: 1,
             pipeline,
             index: None,
             generation: 0,
-        }));
-        let shared = GatewayShared::new(snapshot, pool.clone(), selector);
-        tokio::spawn(sync_catalog(shared.clone(), changes));
-        App {
-            shared,
+        });
+        let gateway = GatewayShared::new(cell, pool.clone());
+        let indexing = Arc::new(IndexProgress::default());
+        let (changes_tx, changes) = mpsc::channel(8);
+        tokio::spawn(forward_pool_changes(pool_changes, changes_tx.clone()));
+        let task = SnapshotTask {
+            writer,
+            gateway: gateway.clone(),
+            pool: pool.clone(),
+            filters: filters.clone(),
+            indexing: indexing.clone(),
+            changes_tx,
+        };
+        tokio::spawn(task.run(changes));
+        Ok(App {
+            gateway,
             pool,
+            filters,
+            indexing,
             started: Instant::now(),
+        })
+    }
+}
+
+/// Bursts of downstream changes coalesce in the watch channel: one `Change::Catalog` per wake-up.
+async fn forward_pool_changes(mut pool: watch::Receiver<u64>, changes: mpsc::Sender<Change>) {
+    while pool.changed().await.is_ok() {
+        if changes.send(Change::Catalog).await.is_err() {
+            return;
         }
     }
 }
 
-/// Rebuilds the catalog whenever a downstream connects, disconnects or re-lists, swaps it in, and
-/// tells connected clients which lists changed. Bursts of changes coalesce in the watch channel.
-async fn sync_catalog(
-    shared: Arc<GatewayShared<FilterStage>>,
-    mut changes: tokio::sync::watch::Receiver<u64>,
-) {
-    // The first index (of whatever is connected now, possibly nothing) so searches never wait on a
-    // downstream that does not come up.
-    rebuild_index(&shared, shared.snapshot.load().catalog.clone()).await;
-    while changes.changed().await.is_ok() {
-        let old = shared.snapshot.load_full();
-        let catalog = Catalog::build(&shared.pool.listings(), &old.config.router.separator);
+/// The one snapshot writer.
+struct SnapshotTask {
+    writer: SnapshotWriter<FilterStage>,
+    gateway: Arc<GatewayShared<FilterStage>>,
+    pool: Arc<DownstreamPool>,
+    filters: Arc<ucp_filters::Shared>,
+    indexing: Arc<IndexProgress>,
+    changes_tx: mpsc::Sender<Change>,
+}
+
+impl SnapshotTask {
+    async fn run(mut self, mut changes: mpsc::Receiver<Change>) {
+        // The first index (of whatever is connected now, possibly nothing), so searches never
+        // wait on a downstream that does not come up.
+        let mut building = true;
+        let mut wanted = false;
+        self.build_index();
+        while let Some(change) = changes.recv().await {
+            match change {
+                Change::Catalog => wanted |= self.swap_catalog(),
+                Change::IndexBuilt(built) => {
+                    building = false;
+                    self.publish_index(built);
+                    let snap = self.writer.current();
+                    wanted |= !snap.index_covers_catalog();
+                }
+            }
+            if wanted && !building {
+                building = true;
+                wanted = false;
+                self.build_index();
+            }
+        }
+    }
+
+    /// Rebuilds the catalog from the pool, swaps it in (routing never waits for an index) and
+    /// tells client sessions what changed. True when the tools changed.
+    fn swap_catalog(&mut self) -> bool {
+        let old = self.writer.current();
+        let catalog = Catalog::build(&self.pool.listings(), &old.config.router.separator);
         for c in catalog
             .collisions
             .iter()
@@ -71,62 +141,86 @@ async fn sync_catalog(
             resources: old.catalog.resources != catalog.resources
                 || old.catalog.resource_templates != catalog.resource_templates,
         };
+        if !changed.any() {
+            return false;
+        }
         tracing::info!(
             generation = old.generation + 1,
             tools = catalog.tool_count(),
             "catalog swapped"
         );
         let catalog = Arc::new(catalog);
-        shared.snapshot.store(Arc::new(Snapshot {
-            config: old.config.clone(),
-            catalog: catalog.clone(),
-            pipeline: old.pipeline.clone(),
-            index: old.index.clone(),
-            generation: old.generation + 1,
-        }));
-        shared.notify(changed);
-        if changed.tools || old.index.is_none() {
-            rebuild_index(&shared, catalog).await;
+        self.writer.publish(|next| {
+            next.catalog = catalog;
+            next.tools_generation += u64::from(changed.tools);
+        });
+        self.gateway.notify(changed);
+        changed.tools
+    }
+
+    /// Builds the index of the current catalog on a blocking thread; the result comes back as a
+    /// `Change::IndexBuilt`.
+    fn build_index(&self) {
+        let snap = self.writer.current();
+        let (filters, progress, done) = (
+            self.filters.clone(),
+            self.indexing.clone(),
+            self.changes_tx.clone(),
+        );
+        let tags = ucp_filters::server_tags(&snap.config);
+        progress
+            .total
+            .store(snap.catalog.tool_count(), Ordering::Relaxed);
+        progress.embedded.store(0, Ordering::Relaxed);
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let progress2 = progress.clone();
+            let built = tokio::task::spawn_blocking(move || {
+                ucp_filters::build_index(
+                    &filters,
+                    &snap.catalog,
+                    snap.tools_generation,
+                    &tags,
+                    &mut |embedded, total| {
+                        progress2.embedded.store(embedded, Ordering::Relaxed);
+                        progress2.total.store(total, Ordering::Relaxed);
+                    },
+                )
+                .map(Box::new)
+                .map_err(|e| e.to_string())
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("index build panicked: {e}")));
+            if let Ok(index) = &built {
+                tracing::info!(
+                    tools = index.tools.len(),
+                    embedded = index.stats.computed,
+                    from_store = index.stats.from_store,
+                    ms = started.elapsed().as_millis() as u64,
+                    "tool index built"
+                );
+            }
+            let _ = done.send(Change::IndexBuilt(built)).await;
+        });
+    }
+
+    fn publish_index(&mut self, built: Result<Box<ToolIndex>, String>) {
+        match built {
+            Ok(index) => {
+                let index = Arc::new(*index);
+                self.writer.publish(|next| next.index = Some(index));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "tool index build failed; keeping the previous index")
+            }
         }
     }
 }
 
-/// Builds the index of `catalog` on a blocking thread, then swaps it into the snapshot that holds
-/// that catalog. Only this task writes the snapshot, so nothing newer can be overwritten.
-async fn rebuild_index(shared: &Arc<GatewayShared<FilterStage>>, catalog: Arc<Catalog>) {
-    let selector = shared.selector.clone();
-    let started = Instant::now();
-    let built = tokio::task::spawn_blocking(move || selector.build(&catalog)).await;
-    match built {
-        Ok(Ok(index)) => {
-            tracing::info!(
-                tools = index.tools.len(),
-                embedded = index.stats.computed,
-                from_store = index.stats.from_store,
-                ms = started.elapsed().as_millis() as u64,
-                "tool index built"
-            );
-            let current = shared.snapshot.load_full();
-            shared.snapshot.store(Arc::new(Snapshot {
-                config: current.config.clone(),
-                catalog: current.catalog.clone(),
-                pipeline: current.pipeline.clone(),
-                index: Some(Arc::new(index)),
-                generation: current.generation + 1,
-            }));
-        }
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "tool index build failed; keeping the previous index")
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "tool index build panicked; keeping the previous index")
-        }
-    }
-}
-
-/// The embedder (semantic signal) and the embedding store, each optional: without model files the
-/// gateway ranks by keywords, without the store it re-embeds at every start.
-pub fn selector(config: &Config) -> Selector {
+/// The stages' long-lived parts: the embedder (semantic signal) and the embedding store, each
+/// optional (without model files the gateway ranks by keywords, without the store it re-embeds at
+/// every start), the selection cache, and the metrics registry.
+pub fn filters_shared(config: &Config) -> Result<ucp_filters::Shared, String> {
     let embedder = match crate::eval::model_dir(&config.tool_zoo.embedding_model)
         .and_then(|dir| crate::eval::load_embedder(Some(&dir)))
     {
@@ -141,23 +235,19 @@ pub fn selector(config: &Config) -> Selector {
         .map_err(|e| format!("{}: {e}", dir.display()))
         .and_then(|()| Store::open(&dir).map_err(|e| e.to_string()));
     let store = match opened {
-        Ok(store) => Some(store),
+        Ok(store) => Some(Arc::new(store)),
         Err(e) => {
             tracing::warn!(error = %e, "tool_zoo.persist_dir: embeddings will not be persisted");
             None
         }
     };
-    let tags = config
-        .downstream_servers
-        .iter()
-        .map(|s| (s.name.clone(), s.tags.clone()))
-        .collect();
-    Selector::new(
+    let cache = &config.router.cache;
+    ucp_filters::Shared::new(
         embedder,
         store,
-        tags,
-        &config.router.cache,
-        config.router.enable_learning,
-        config.router.enable_co_occurrence,
+        cache.max_size,
+        cache.max_bytes,
+        prometheus::Registry::new(),
     )
+    .map_err(|e| format!("metrics registry: {e}"))
 }

@@ -79,7 +79,8 @@ fn run(args: &EvalArgs) -> Result<(), String> {
         Bm25Params::default(),
         FusionWeights::default(),
         args.ann_threshold,
-    )?;
+    )
+    .map_err(|e| e.to_string())?;
     let options = SelectOptions {
         mode: args.mode,
         k: 10,

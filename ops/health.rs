@@ -20,10 +20,10 @@ pub struct Ops {
 
 impl Ops {
     pub fn health_json(&self) -> (StatusCode, Value) {
-        let snap = self.app.shared.snapshot.load();
+        let snap = self.app.gateway.snapshot.load();
         let mut servers = Map::new();
         let mut any_down = false;
-        for ds in self.app.pool.servers() {
+        for ds in self.app.pool.servers().values() {
             let state = ds.state();
             any_down |= matches!(
                 state,
@@ -39,12 +39,15 @@ impl Ops {
         } else {
             "healthy"
         };
-        // The index: not built yet, keyword-only (no embedding model), or whole.
-        let tool_zoo = match (&snap.index, self.app.shared.selector.has_embedder()) {
-            (None, _) => "initializing",
-            (Some(_), false) => "degraded",
-            (Some(_), true) => "healthy",
+        // The index: still being built for this catalog, keyword-only (no embedding model), or
+        // whole. `tools_indexed` counts what the index covers, not the catalog.
+        let indexing = !snap.index_covers_catalog();
+        let tool_zoo = match (indexing, self.app.filters.embedder.is_some()) {
+            (true, _) => "indexing",
+            (false, false) => "degraded",
+            (false, true) => "healthy",
         };
+        let tools_indexed = snap.index.as_ref().map_or(0, |i| i.tools.len());
         let active_sessions = self
             .sessions
             .sessions
@@ -61,11 +64,20 @@ impl Ops {
                 "downstream_servers": servers,
             },
             "metrics": {
-                "tools_indexed": snap.catalog.tool_count(),
+                "tools_indexed": tools_indexed,
+                "tools_in_catalog": snap.catalog.tool_count(),
                 "active_sessions": active_sessions,
                 "uptime_seconds": self.app.started.elapsed().as_secs(),
             },
         });
+        let mut body = body;
+        if indexing {
+            let progress = &self.app.indexing;
+            body["metrics"]["indexing"] = json!({
+                "embedded": progress.embedded.load(Ordering::Relaxed),
+                "total": progress.total.load(Ordering::Relaxed),
+            });
+        }
         let code = if draining {
             StatusCode::SERVICE_UNAVAILABLE
         } else {
@@ -86,9 +98,9 @@ impl OpsEndpoints for Ops {
     }
 
     fn metrics(&self) -> Plain {
-        let snap = self.app.shared.snapshot.load();
+        let snap = self.app.gateway.snapshot.load();
         self.metrics.tools.set(snap.catalog.tool_count() as i64);
-        for ds in self.app.pool.servers() {
+        for ds in self.app.pool.servers().values() {
             let up = i64::from(ds.state() == LinkState::Connected);
             self.metrics.up.with_label_values(&[&*ds.name]).set(up);
             self.metrics
@@ -96,14 +108,14 @@ impl OpsEndpoints for Ops {
                 .with_label_values(&[&*ds.name])
                 .set(ds.restarts() as i64);
         }
-        let counts = self.app.shared.selector.cache_counts();
+        let (hits, misses) = self
+            .app
+            .filters
+            .embedder
+            .as_ref()
+            .map_or((0, 0), |e| e.cache_stats());
         let m = &self.metrics;
-        for (counter, now) in [
-            (&m.router_cache_hits, counts.selection_hits),
-            (&m.router_cache_misses, counts.selection_misses),
-            (&m.zoo_cache_hits, counts.embedding_hits),
-            (&m.zoo_cache_misses, counts.embedding_misses),
-        ] {
+        for (counter, now) in [(&m.zoo_cache_hits, hits), (&m.zoo_cache_misses, misses)] {
             counter.inc_by(now.saturating_sub(counter.get()));
         }
         let mut body = Vec::new();
@@ -130,15 +142,13 @@ pub struct Metrics {
     tools: prometheus::IntGauge,
     up: prometheus::IntGaugeVec,
     restarts: prometheus::IntGaugeVec,
-    router_cache_hits: prometheus::IntCounter,
-    router_cache_misses: prometheus::IntCounter,
     zoo_cache_hits: prometheus::IntCounter,
     zoo_cache_misses: prometheus::IntCounter,
 }
 
 impl Metrics {
-    pub fn new() -> prometheus::Result<Metrics> {
-        let registry = prometheus::Registry::new();
+    /// Registers the gateway's own metrics in `registry` (the stages register theirs in it too).
+    pub fn new(registry: prometheus::Registry) -> prometheus::Result<Metrics> {
         let tools = prometheus::IntGauge::new(
             "ucp_tool_zoo_tools_total",
             "Tools in the aggregated catalog",
@@ -162,14 +172,6 @@ impl Metrics {
             registry.register(Box::new(c.clone()))?;
             Ok(c)
         };
-        let router_cache_hits = counter(
-            "ucp_router_cache_hits_total",
-            "Selections answered from the selection cache",
-        )?;
-        let router_cache_misses = counter(
-            "ucp_router_cache_misses_total",
-            "Selections computed (not in the selection cache)",
-        )?;
         let zoo_cache_hits = counter(
             "ucp_tool_zoo_cache_hits_total",
             "Query embeddings answered from the embedding cache",
@@ -189,8 +191,6 @@ impl Metrics {
             tools,
             up,
             restarts,
-            router_cache_hits,
-            router_cache_misses,
             zoo_cache_hits,
             zoo_cache_misses,
         })

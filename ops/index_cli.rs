@@ -7,19 +7,26 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ucp_config::Config;
-use ucp_index::SelectOptions;
-use ucp_proxy::selection::engine_mode;
-use ucp_proxy::{Backoff, Catalog, DownstreamPool, LinkState, Selector};
+use ucp_filters::{Shared, build_index, server_tags};
+use ucp_proxy::{
+    Backoff, Catalog, DownstreamPool, Exchange, LinkState, Method, SelectPurpose, SelectWork,
+    Transport,
+};
 
 /// How long the commands wait for servers to connect.
 const SETTLE: Duration = Duration::from_secs(60);
 
 pub fn index(config: Option<&Path>) -> ExitCode {
-    run(config, |config, catalog, selector| {
+    run(config, async |config, catalog, shared| {
         let bar = crate::progress::bar(catalog.tools.len() as u64, "embedding tools", false);
         let started = Instant::now();
-        let index =
-            selector.build_with_progress(catalog, &mut |done, _| bar.set_position(done as u64))?;
+        let tags = server_tags(config);
+        let index = tokio::task::block_in_place(|| {
+            build_index(shared, catalog, 1, &tags, &mut |done, _| {
+                bar.set_position(done as u64)
+            })
+        })
+        .map_err(|e| e.to_string())?;
         bar.finish_and_clear();
         println!(
             "indexed {} tools in {:.1}s: {} embedded, {} already in the store ({})",
@@ -33,16 +40,27 @@ pub fn index(config: Option<&Path>) -> ExitCode {
     })
 }
 
+/// Ranks through the gateway's own selection stage, as `/v1/select` does.
 pub fn search(config: Option<&Path>, query: &str, k: usize) -> ExitCode {
-    run(config, |config, catalog, selector| {
-        let index = selector.build(catalog)?;
-        let options = SelectOptions {
-            mode: engine_mode(config.router.mode),
-            k,
-            similarity_threshold: config.tool_zoo.similarity_threshold,
-            per_server_cap: config.router.per_server_cap,
-        };
-        let selected = selector.select(&index, catalog, query, options, &[]);
+    run(config, async |config, catalog, shared| {
+        let tags = server_tags(config);
+        let index =
+            tokio::task::block_in_place(|| build_index(shared, catalog, 1, &tags, &mut |_, _| {}))
+                .map_err(|e| e.to_string())?;
+        let pipeline = ucp_filters::build(config, shared);
+        let mut ex = Exchange::new(Transport::Internal, Method::Select);
+        ex.catalog = Some(catalog.clone());
+        ex.select = Some(SelectWork {
+            purpose: SelectPurpose::Select,
+            query: query.to_string(),
+            k: Some(k),
+            recent: Vec::new(),
+            index: Arc::new(index),
+            answer: None,
+            cached: false,
+        });
+        pipeline.route(&mut ex).await.map_err(|e| e.to_string())?;
+        let selected = ex.select.and_then(|w| w.answer).unwrap_or_default();
         println!("| # | tool | score | bm25 | dense | description |");
         println!("| --- | --- | --- | --- | --- | --- |");
         for (rank, tool) in selected.iter().enumerate() {
@@ -52,8 +70,8 @@ pub fn search(config: Option<&Path>, query: &str, k: usize) -> ExitCode {
                 rank + 1,
                 tool.name,
                 tool.score,
-                tool.scores["bm25"].as_f64().unwrap_or(0.0),
-                tool.scores["dense"].as_f64().unwrap_or(0.0),
+                tool.scores.bm25,
+                tool.scores.dense,
                 description.replace('\n', " ")
             );
         }
@@ -62,10 +80,10 @@ pub fn search(config: Option<&Path>, query: &str, k: usize) -> ExitCode {
 }
 
 /// Loads the config, connects every server (waiting up to `SETTLE`), reports the ones that did not
-/// come up, and hands the catalog and a selector (which must have its store) to `work`.
+/// come up, and hands the catalog and the stages' shared parts (which must have the store) to `work`.
 fn run(
     path: Option<&Path>,
-    work: impl FnOnce(&Config, &Catalog, &Selector) -> Result<(), String>,
+    work: impl AsyncFnOnce(&Config, &Arc<Catalog>, &Shared) -> Result<(), String>,
 ) -> ExitCode {
     let (loaded, _) = match crate::load::load(path) {
         Ok(loaded) => loaded,
@@ -76,8 +94,8 @@ fn run(
     };
     let config = Arc::new(loaded.config);
     crate::serve::exit_code(crate::serve::block_on(async {
-        let selector = crate::app::selector(&config);
-        if !selector.has_store() {
+        let shared = crate::app::filters_shared(&config)?;
+        if shared.store.is_none() {
             return Err(format!(
                 "tool_zoo.persist_dir: cannot open the store at {} (is a gateway running on it?)",
                 crate::load::expand_home(&config.tool_zoo.persist_dir).display()
@@ -85,13 +103,13 @@ fn run(
         }
         let pool = DownstreamPool::start(&config.downstream_servers, Backoff::default());
         pool.settle(SETTLE).await;
-        for ds in pool.servers() {
+        for ds in pool.servers().values() {
             if let LinkState::Disconnected { reason } = ds.state() {
                 eprintln!("warning: {} is not connected: {reason}", ds.name);
             }
         }
-        let catalog = Catalog::build(&pool.listings(), &config.router.separator);
-        let outcome = tokio::task::block_in_place(|| work(&config, &catalog, &selector));
+        let catalog = Arc::new(Catalog::build(&pool.listings(), &config.router.separator));
+        let outcome = work(&config, &catalog, &shared).await;
         pool.shutdown();
         tokio::time::sleep(Duration::from_millis(200)).await;
         outcome

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
 use ucp_config::{Config, ServerTransport};
-use ucp_proxy::Gateway;
 use ucp_proxy::http::{self, HttpFront, HttpSettings, LocalSessionManager};
+use ucp_proxy::{Gateway, Transport};
 
 use crate::app::App;
 use crate::health::{Metrics, Ops};
@@ -74,10 +74,12 @@ pub fn exit_code(result: Result<(), String>) -> ExitCode {
 }
 
 async fn run(config: Arc<Config>, stdio: bool, built_in: bool) -> Result<(), String> {
-    let app = Arc::new(App::start(config.clone()));
+    // First, before the model loads: a SIGHUP during start-up must not end the process either.
+    tokio::spawn(ignore_sighup()?);
+    let app = Arc::new(App::start(config.clone())?);
     let result = if stdio {
         app.pool.settle(STDIO_SETTLE).await;
-        let gateway = Gateway::new(app.shared.clone(), "stdio");
+        let gateway = Gateway::new(app.gateway.clone(), Transport::Stdio);
         ucp_proxy::stdio::serve(
             gateway,
             tokio::io::stdin(),
@@ -116,10 +118,12 @@ async fn serve_http(config: &Config, app: Arc<App>, built_in: bool) -> Result<()
             Vec::new()
         },
         metrics_path: server.metrics.path.clone(),
+        admit_ops_endpoints: server.admit_ops_endpoints,
     };
     let sessions = Arc::new(LocalSessionManager::default());
     let draining = Arc::new(AtomicBool::new(false));
-    let metrics = Metrics::new().map_err(|e| format!("metrics: {e}"))?;
+    let metrics =
+        Metrics::new(app.filters.registry.clone()).map_err(|e| format!("metrics: {e}"))?;
     let ops = Ops {
         app: app.clone(),
         sessions: sessions.clone(),
@@ -127,7 +131,7 @@ async fn serve_http(config: &Config, app: Arc<App>, built_in: bool) -> Result<()
         metrics,
     };
     let front = HttpFront::new(
-        Gateway::new(app.shared.clone(), "http"),
+        Gateway::new(app.gateway.clone(), Transport::Http),
         sessions,
         ops,
         settings,
@@ -154,6 +158,20 @@ async fn serve_http(config: &Config, app: Arc<App>, built_in: bool) -> Result<()
         tracing::warn!("drain timed out");
     }
     Ok(())
+}
+
+/// SIGHUP's default action ends the process, and logrotate's `postrotate` sends it. Until config
+/// reload exists, the gateway says so and keeps serving.
+fn ignore_sighup() -> Result<impl std::future::Future<Output = ()>, String> {
+    let mut hup = signal(SignalKind::hangup()).map_err(|e| format!("SIGHUP handler: {e}"))?;
+    Ok(async move {
+        while hup.recv().await.is_some() {
+            tracing::warn!(
+                "SIGHUP received: configuration reload is not implemented in this build yet; \
+                 still serving the configuration loaded at start"
+            );
+        }
+    })
 }
 
 /// How to point common clients at this gateway (printed for the built-in default config).

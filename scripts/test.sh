@@ -37,4 +37,17 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   phase test cargo test --release --workspace --no-fail-fast
 fi
+# scripts/run.sh builds with `cargo build --release`, which resolves features without the dev
+# dependencies: build that variant too, then check that the README's run command starts at once.
+phase run-build cargo build --release
+run_ready() {
+  local out
+  out=$(cargo build --release 2>&1)
+  if grep -q 'Compiling' <<<"$out"; then
+    printf '%s\n' "$out" >&2
+    echo "scripts/run.sh would rebuild right after scripts/test.sh" >&2
+    return 1
+  fi
+}
+phase run-ready run_ready
 report

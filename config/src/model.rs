@@ -29,6 +29,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Empty means only same-host / loopback origins are allowed (the proxy decides).
     pub allowed_origins: Vec<String>,
+    /// `/health` and `/metrics` pass the admission stages (authentication, limits) too.
+    pub admit_ops_endpoints: bool,
     pub ssl: SslConfig,
     pub auth: AuthConfig,
     pub metrics: MetricsConfig,
@@ -49,6 +51,7 @@ impl Default for ServerConfig {
             sanitize_logs: true,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             allowed_origins: Vec::new(),
+            admit_ops_endpoints: false,
             ssl: SslConfig::default(),
             auth: AuthConfig::default(),
             metrics: MetricsConfig::default(),
@@ -168,7 +171,13 @@ pub struct ToolZooConfig {
     /// A leading `~` is kept as written; ops expands it.
     pub persist_dir: PathBuf,
     pub cache_embeddings: bool,
+    /// Longest accepted search query (`ucp_search_tools`, `/v1/select`), in bytes.
+    pub max_query_bytes: usize,
 }
+
+/// The model reads at most 256 tokens (~1,000-1,500 characters of English); the longest query of
+/// the public dev sets is 1,016 bytes.
+pub const DEFAULT_MAX_QUERY_BYTES: usize = 4096;
 
 impl Default for ToolZooConfig {
     fn default() -> Self {
@@ -178,6 +187,7 @@ impl Default for ToolZooConfig {
             similarity_threshold: 0.0,
             persist_dir: PathBuf::from("~/.ucp/data/tool_zoo"),
             cache_embeddings: true,
+            max_query_bytes: DEFAULT_MAX_QUERY_BYTES,
         }
     }
 }
@@ -237,6 +247,8 @@ impl Default for RouterConfig {
 pub struct CacheConfig {
     pub enabled: bool,
     pub max_size: usize,
+    /// Bytes the cache may hold (queries, keys and results), whatever the entry count.
+    pub max_bytes: usize,
     pub ttl: Duration,
 }
 
@@ -245,6 +257,7 @@ impl Default for CacheConfig {
         CacheConfig {
             enabled: true,
             max_size: 1000,
+            max_bytes: 16 << 20,
             ttl: Duration::from_secs(3600),
         }
     }

@@ -32,6 +32,7 @@ pub(crate) struct RawServer {
     pub sanitize_logs: Option<bool>,
     pub max_body_bytes: Option<usize>,
     pub allowed_origins: Option<Vec<String>>,
+    pub admit_ops_endpoints: Option<bool>,
     pub ssl: Option<RawSsl>,
     pub auth: Option<RawAuth>,
     pub metrics: Option<RawMetrics>,
@@ -74,6 +75,7 @@ pub(crate) struct RawToolZoo {
     pub similarity_threshold: Option<f64>,
     pub persist_dir: Option<String>,
     pub cache_embeddings: Option<bool>,
+    pub max_query_bytes: Option<usize>,
     #[serde(default, deserialize_with = "present")]
     pub chromadb_server: Option<Value>,
     #[serde(default, deserialize_with = "present")]
@@ -99,6 +101,7 @@ pub(crate) struct RawRouter {
 pub(crate) struct RawCache {
     pub enabled: Option<bool>,
     pub max_size: Option<usize>,
+    pub max_bytes: Option<usize>,
     pub ttl: Option<f64>,
 }
 

@@ -28,6 +28,9 @@ server:
   # Browser origins allowed to call /mcp, e.g. ["https://app.example.com"]; empty allows only the
   # gateway's own host and loopback origins.
   allowed_origins: []
+  # Whether /health and /metrics pass the request stages (authentication, rate limits) like every
+  # other request; false answers them first, so load balancers and Prometheus need no credentials.
+  admit_ops_endpoints: false
 
   ssl:
     # Terminate TLS on the HTTP listener; cert_path and key_path are then required.
@@ -71,6 +74,9 @@ tool_zoo:
   persist_dir: "~/.ucp/data/tool_zoo"
   # Keep embeddings across restarts so unchanged tools are never re-embedded.
   cache_embeddings: true
+  # Longest search query accepted (ucp_search_tools, /v1/select), in bytes; longer ones get an
+  # invalid-params error. The model reads ~1,000-1,500 characters of a query at most.
+  max_query_bytes: 4096
 
 router:
   # keyword (BM25), semantic (embeddings) or hybrid (both, fused).
@@ -95,6 +101,8 @@ router:
     enabled: true
     # Most entries kept.
     max_size: 1000
+    # Most bytes kept (queries and results), whatever the entry count.
+    max_bytes: 16777216
     # Seconds an entry stays valid.
     ttl: 3600
 

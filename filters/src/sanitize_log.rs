@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
-use ucp_proxy::{Exchange, Flow, Outcome, Stage};
+use ucp_proxy::{Exchange, Outcome, Stage, Transport};
 
 /// Writes the access record of each request after it has been answered.
 #[derive(Debug)]
@@ -32,24 +32,49 @@ impl Stage for SanitizeLog {
         "sanitize_log"
     }
 
-    async fn on_request(&self, _ex: &mut Exchange) -> Flow {
-        Flow::Next
-    }
-
     async fn on_response(&self, ex: &mut Exchange) {
+        let failed = !matches!(ex.outcome, Outcome::Ok | Outcome::Pending);
+        let level_on = if failed {
+            tracing::enabled!(target: "ucp::access", tracing::Level::WARN)
+        } else {
+            tracing::enabled!(target: "ucp::access", tracing::Level::INFO)
+        };
+        if ex.transport == Transport::Internal || !level_on {
+            return; // nothing to format (the common case of a quiet log costs one check)
+        }
         let target = ex.target.as_deref().map(|t| self.clean(t));
         let target = target.as_deref().unwrap_or("");
         let server = ex.server.as_deref().unwrap_or("");
-        let duration_ms = ex.started.elapsed().as_secs_f64() * 1000.0;
+        let session = ex.session_id.as_deref().unwrap_or("");
+        let peer = ex.peer.map(|p| p.to_string()).unwrap_or_default();
+        let duration_ms = ex.timings.total().as_secs_f64() * 1000.0;
+        let (method, transport, identity) = (
+            ex.method.as_str(),
+            ex.transport.as_str(),
+            ex.identity.as_str(),
+        );
         match &ex.outcome {
-            Outcome::Error { code, message } => {
+            Outcome::Failed { code, message } => {
                 let message = self.clean(message);
-                tracing::warn!(target: "ucp::access", component = "router", method = ex.method, target, server,
-                    transport = ex.transport, duration_ms, code, error = %message, "request failed");
+                tracing::warn!(target: "ucp::access", component = "router", method, target, server,
+                    transport, identity, session, peer, duration_ms, code, error = %message, "request failed");
             }
-            _ => {
-                tracing::info!(target: "ucp::access", component = "router", method = ex.method, target, server,
-                transport = ex.transport, duration_ms, "request served")
+            Outcome::Refused {
+                stage,
+                status,
+                code,
+            } => {
+                tracing::warn!(target: "ucp::access", component = "router", method, target, server,
+                    transport, identity, session, peer, duration_ms, code, status = status.as_u16(),
+                    stage, "request refused");
+            }
+            Outcome::Status(status) => {
+                tracing::warn!(target: "ucp::access", component = "router", method, target, server,
+                    transport, identity, session, peer, duration_ms, status = status.as_u16(), "request failed");
+            }
+            Outcome::Ok | Outcome::Pending => {
+                tracing::info!(target: "ucp::access", component = "router", method, target, server,
+                    transport, identity, session, peer, duration_ms, "request served")
             }
         }
     }

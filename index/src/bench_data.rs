@@ -8,30 +8,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::doc::ToolDoc;
+use crate::error::IndexError;
 
 #[cfg(test)]
 mod tests;
-
-#[derive(Debug, thiserror::Error)]
-pub enum BenchError {
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}:{line}: {msg}")]
-    Line {
-        path: String,
-        line: usize,
-        msg: String,
-    },
-    #[error("{path}: {len} bytes is not a whole number of {dim}-float rows")]
-    VectorShape {
-        path: String,
-        len: usize,
-        dim: usize,
-    },
-}
 
 /// One query with its relevant tools as indices into `BenchSet::tools`.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,12 +52,12 @@ struct QueryLine {
 }
 
 /// Reads `dir/tools.jsonl` and `dir/queries.jsonl`.
-pub fn load_set(dir: &Path) -> Result<BenchSet, BenchError> {
+pub fn load_set(dir: &Path) -> Result<BenchSet, IndexError> {
     load_files(&dir.join("tools.jsonl"), &dir.join("queries.jsonl"))
 }
 
 /// Loads a tools file and a queries file (the format of `bench/`), wherever they are.
-pub fn load_files(tools_path: &Path, queries_path: &Path) -> Result<BenchSet, BenchError> {
+pub fn load_files(tools_path: &Path, queries_path: &Path) -> Result<BenchSet, IndexError> {
     let (tools, index_of) = parse_tools(&read(tools_path)?, &tools_path.display().to_string())?;
     let queries = parse_queries(
         &read(queries_path)?,
@@ -91,9 +71,9 @@ pub fn load_files(tools_path: &Path, queries_path: &Path) -> Result<BenchSet, Be
     })
 }
 
-fn read(path: &Path) -> Result<String, BenchError> {
-    std::fs::read_to_string(path).map_err(|source| BenchError::Io {
-        path: path.display().to_string(),
+fn read(path: &Path) -> Result<String, IndexError> {
+    std::fs::read_to_string(path).map_err(|source| IndexError::Io {
+        path: path.to_path_buf(),
         source,
     })
 }
@@ -110,9 +90,9 @@ fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
 pub fn parse_tools(
     text: &str,
     path: &str,
-) -> Result<(Vec<ToolDoc>, HashMap<String, u32>), BenchError> {
-    let err = |line, msg: String| BenchError::Line {
-        path: path.to_string(),
+) -> Result<(Vec<ToolDoc>, HashMap<String, u32>), IndexError> {
+    let err = |line, msg: String| IndexError::BenchLine {
+        path: path.into(),
         line,
         msg,
     };
@@ -145,9 +125,9 @@ pub fn parse_queries(
     text: &str,
     path: &str,
     index_of: &HashMap<String, u32>,
-) -> Result<Vec<BenchQuery>, BenchError> {
-    let err = |line, msg: String| BenchError::Line {
-        path: path.to_string(),
+) -> Result<Vec<BenchQuery>, IndexError> {
+    let err = |line, msg: String| IndexError::BenchLine {
+        path: path.into(),
         line,
         msg,
     };
@@ -178,14 +158,13 @@ pub fn parse_queries(
 }
 
 /// Reads raw little-endian f32 rows of `dim` floats (an embedding dump, rows in file order).
-pub fn load_f32_rows(path: &Path, dim: usize) -> Result<Vec<Vec<f32>>, BenchError> {
-    let p = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| BenchError::Io {
-        path: p.clone(),
+pub fn load_f32_rows(path: &Path, dim: usize) -> Result<Vec<Vec<f32>>, IndexError> {
+    let bytes = std::fs::read(path).map_err(|source| IndexError::Io {
+        path: path.to_path_buf(),
         source,
     })?;
-    parse_f32_rows(&bytes, dim).ok_or(BenchError::VectorShape {
-        path: p,
+    parse_f32_rows(&bytes, dim).ok_or(IndexError::BenchVectorShape {
+        path: path.to_path_buf(),
         len: bytes.len(),
         dim,
     })

@@ -3,6 +3,8 @@
 //! Exact search (every vector, auto-vectorised dot loop) is fast enough up to tens of thousands of
 //! tools (see BENCHMARKS.md); the scores of every document are what fusion needs anyway.
 
+use crate::error::IndexError;
+
 /// Row-major matrix of `len` vectors of `dim` floats.
 #[derive(Debug, Clone, Default)]
 pub struct DenseIndex {
@@ -12,14 +14,15 @@ pub struct DenseIndex {
 
 impl DenseIndex {
     /// Builds from rows that must all have length `dim` (shorter or longer rows are an error).
-    pub fn new(dim: usize, rows: &[Vec<f32>]) -> Result<DenseIndex, String> {
+    pub fn new(dim: usize, rows: &[Vec<f32>]) -> Result<DenseIndex, IndexError> {
         let mut data = Vec::with_capacity(dim * rows.len());
         for (i, row) in rows.iter().enumerate() {
             if row.len() != dim {
-                return Err(format!(
-                    "vector {i} has {} dimensions, expected {dim}",
-                    row.len()
-                ));
+                return Err(IndexError::VectorDim {
+                    row: i,
+                    found: row.len(),
+                    dim,
+                });
             }
             data.extend_from_slice(row);
         }

@@ -1,16 +1,9 @@
 //! Embedding a catalog through the store: texts already embedded by this model are read back,
 //! only the rest go through the model, and those are written back in one batch.
 
-use crate::embedder::{EmbedError, Embedder};
-use crate::store::{Store, StoreError};
-
-#[derive(Debug, thiserror::Error)]
-pub enum EmbedCacheError {
-    #[error(transparent)]
-    Embed(#[from] EmbedError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
+use crate::embedder::Embedder;
+use crate::error::IndexError;
+use crate::store::Store;
 
 /// What embedding a catalog cost.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -25,7 +18,7 @@ pub fn embed_texts(
     store: Option<&Store>,
     texts: &[&str],
     progress: &mut dyn FnMut(usize, usize),
-) -> Result<(Vec<Vec<f32>>, EmbedStats), EmbedCacheError> {
+) -> Result<(Vec<Vec<f32>>, EmbedStats), IndexError> {
     let stored = match store {
         Some(store) => store.embeddings(embedder.model_id(), texts)?,
         None => vec![None; texts.len()],

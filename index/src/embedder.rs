@@ -8,12 +8,12 @@
 //! `current_exe`) is only reached for relative paths and we pass a canonical absolute one; and no
 //! other `ort` call (which would panic without a library) is made before it has succeeded.
 
-use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use lru::LruCache;
+use crate::bounded_lru::BoundedLru;
+use crate::error::{IndexError, SETUP_HINT};
 use ort::environment::Environment;
 use ort::session::Session;
 use ort::value::Tensor;
@@ -27,49 +27,12 @@ pub const DIM: usize = 384;
 pub const ORT_LIBRARY_FILE: &str = "libonnxruntime.so.1.31.1";
 /// Oldest ONNX Runtime that `ort`'s `api-31` feature accepts.
 pub const ORT_MIN_VERSION: &str = "1.31";
-const SETUP_HINT: &str = "run scripts/setup.sh";
 const MODEL_FILE: &str = "model.onnx";
 const TOKENIZER_FILE: &str = "tokenizer.json";
 const OUTPUT: &str = "last_hidden_state";
 /// Padded tokens per model run. ONNX Runtime's arena keeps its peak for the life of the process:
 /// 32 x 256 tokens left ~1 GB resident, 1024 leaves ~350 MB (the model alone ~270 MB), same speed.
 const MAX_CHUNK_TOKENS: usize = 1024;
-
-#[derive(Debug, thiserror::Error)]
-pub enum EmbedError {
-    #[error("missing {}: {hint}", path.display())]
-    Missing { path: PathBuf, hint: &'static str },
-    #[error("cannot read {}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error(
-        "cannot load ONNX Runtime from {}: {reason} (need libonnxruntime >= {ORT_MIN_VERSION}; \
-         {SETUP_HINT})",
-        path.display()
-    )]
-    OrtLoad { path: PathBuf, reason: String },
-    #[error(
-        "ONNX Runtime at {} is version {found}, need >= {ORT_MIN_VERSION} ({SETUP_HINT})",
-        path.display()
-    )]
-    OrtVersion { path: PathBuf, found: String },
-    #[error(
-        "ONNX Runtime is already loaded in this process from {}; cannot also load {}",
-        loaded.display(),
-        requested.display()
-    )]
-    OrtConflict { loaded: PathBuf, requested: PathBuf },
-    #[error("onnx runtime: {0}")]
-    Ort(#[from] ort::Error),
-    #[error("tokenizer: {0}")]
-    Tokenizer(#[source] tokenizers::Error),
-    #[error("unexpected model: {0}")]
-    Model(String),
-    #[error("invalid embedder config: {0}")]
-    Config(String),
-}
 
 #[derive(Debug, Clone)]
 pub struct EmbedderConfig {
@@ -85,6 +48,8 @@ pub struct EmbedderConfig {
     pub max_tokens: usize,
     /// Entries of the query LRU cache; 0 disables it.
     pub query_cache_size: usize,
+    /// Bytes the query cache may hold (query text + vector per entry), whatever the entry count.
+    pub query_cache_bytes: usize,
 }
 
 impl EmbedderConfig {
@@ -102,9 +67,17 @@ impl EmbedderConfig {
             batch_size: 32,
             max_tokens: 256,
             query_cache_size: 4096,
+            query_cache_bytes: QUERY_CACHE_BYTES,
         }
     }
 }
+
+/// Default byte budget of the query cache: 4,096 short queries (~1.6 KiB each with the vector)
+/// fit; long queries evict older ones instead of growing the process.
+/// Bookkeeping per cached query besides its text and vector (map node, `String`, `Arc`).
+const CACHE_ENTRY_OVERHEAD: usize = 96;
+
+pub const QUERY_CACHE_BYTES: usize = 8 << 20;
 
 /// Process-wide ONNX Runtime: `ort` allows one library and one environment per process.
 static RUNTIME: Mutex<Option<(PathBuf, Environment)>> = Mutex::new(None);
@@ -117,18 +90,18 @@ pub struct Embedder {
     has_token_type_ids: bool,
     model_id: String,
     batch_size: usize,
-    cache: Option<Mutex<LruCache<String, Arc<[f32]>>>>,
+    cache: Option<Mutex<BoundedLru<String, Arc<[f32]>>>>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
 
 impl Embedder {
-    pub fn load(config: EmbedderConfig) -> Result<Embedder, EmbedError> {
+    pub fn load(config: EmbedderConfig) -> Result<Embedder, IndexError> {
         if config.batch_size == 0 {
-            return Err(EmbedError::Config("batch_size must be >= 1".into()));
+            return Err(IndexError::Config("batch_size must be >= 1".into()));
         }
         if !(8..=512).contains(&config.max_tokens) {
-            return Err(EmbedError::Config(format!(
+            return Err(IndexError::Config(format!(
                 "max_tokens must be in 8..=512, got {}",
                 config.max_tokens
             )));
@@ -137,7 +110,7 @@ impl Embedder {
         let tokenizer_path = existing(&config.model_dir.join(TOKENIZER_FILE))?;
         let env = runtime(&config.ort_library)?;
 
-        let mut tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(EmbedError::Tokenizer)?;
+        let mut tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(IndexError::Tokenizer)?;
         // tokenizer.json pads every text to 128 tokens; run_chunk pads to the chunk's longest text.
         tokenizer.with_padding(None);
         let truncation = TruncationParams {
@@ -146,10 +119,10 @@ impl Embedder {
         };
         tokenizer
             .with_truncation(Some(truncation))
-            .map_err(EmbedError::Tokenizer)?;
+            .map_err(IndexError::Tokenizer)?;
 
         let read = |path: &Path| {
-            std::fs::read(path).map_err(|source| EmbedError::Io {
+            std::fs::read(path).map_err(|source| IndexError::Io {
                 path: path.into(),
                 source,
             })
@@ -167,7 +140,7 @@ impl Embedder {
             || !has_input("attention_mask")
             || !session.outputs().iter().any(|o| o.name() == OUTPUT)
         {
-            return Err(EmbedError::Model(format!(
+            return Err(IndexError::Model(format!(
                 "{} lacks input_ids/attention_mask/{OUTPUT}",
                 model_path.display()
             )));
@@ -190,7 +163,12 @@ impl Embedder {
             has_token_type_ids,
             model_id: format!("minilm-l6-v2:{hex}"),
             batch_size: config.batch_size,
-            cache: NonZeroUsize::new(config.query_cache_size).map(|n| Mutex::new(LruCache::new(n))),
+            cache: (config.query_cache_size > 0).then(|| {
+                Mutex::new(BoundedLru::new(
+                    config.query_cache_size,
+                    config.query_cache_bytes,
+                ))
+            }),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         })
@@ -201,8 +179,8 @@ impl Embedder {
         &self.model_id
     }
 
-    /// One query, LRU-cached by exact text.
-    pub fn embed_query(&self, text: &str) -> Result<Arc<[f32]>, EmbedError> {
+    /// One query, LRU-cached by exact text (bounded by entries and bytes).
+    pub fn embed_query(&self, text: &str) -> Result<Arc<[f32]>, IndexError> {
         if let Some(v) = self
             .cache
             .as_ref()
@@ -214,7 +192,8 @@ impl Embedder {
         self.misses.fetch_add(1, Ordering::Relaxed);
         let v: Arc<[f32]> = self.embed_batch(&[text])?.pop().unwrap_or_default().into();
         if let Some(cache) = &self.cache {
-            cache.lock().put(text.to_owned(), Arc::clone(&v));
+            let size = text.len() + v.len() * std::mem::size_of::<f32>() + CACHE_ENTRY_OVERHEAD;
+            cache.lock().put(text.to_owned(), Arc::clone(&v), size);
         }
         Ok(v)
     }
@@ -228,7 +207,7 @@ impl Embedder {
     }
 
     /// Unit-length embeddings, in input order.
-    pub fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+    pub fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, IndexError> {
         self.embed_batch_with_progress(texts, &mut |_| {})
     }
 
@@ -237,12 +216,12 @@ impl Embedder {
         &self,
         texts: &[&str],
         progress: &mut dyn FnMut(usize),
-    ) -> Result<Vec<Vec<f32>>, EmbedError> {
+    ) -> Result<Vec<Vec<f32>>, IndexError> {
         let encodings = texts
             .iter()
             .map(|t| self.tokenizer.encode(*t, true))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(EmbedError::Tokenizer)?;
+            .map_err(IndexError::Tokenizer)?;
         // Similar lengths in a chunk waste little on padding (~2x faster on tool descriptions).
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| encodings[i].len());
@@ -266,7 +245,7 @@ impl Embedder {
         Ok(out)
     }
 
-    fn run_chunk(&self, seqs: &[&tokenizers::Encoding]) -> Result<Vec<Vec<f32>>, EmbedError> {
+    fn run_chunk(&self, seqs: &[&tokenizers::Encoding]) -> Result<Vec<Vec<f32>>, IndexError> {
         let batch = seqs.len();
         let seq_len = seqs.iter().map(|e| e.len()).max().unwrap_or(0).max(1);
         let mut ids = vec![0i64; batch * seq_len];
@@ -299,10 +278,10 @@ impl Embedder {
         let outputs = session.run(inputs)?;
         let hidden = outputs
             .get(OUTPUT)
-            .ok_or_else(|| EmbedError::Model(format!("no output {OUTPUT}")))?;
+            .ok_or_else(|| IndexError::Model(format!("no output {OUTPUT}")))?;
         let (out_shape, data) = hidden.try_extract_tensor::<f32>()?;
         if **out_shape != [batch as i64, seq_len as i64, DIM as i64] {
-            return Err(EmbedError::Model(format!(
+            return Err(IndexError::Model(format!(
                 "{OUTPUT} has shape {:?}, want [{batch}, {seq_len}, {DIM}]",
                 &**out_shape
             )));
@@ -331,37 +310,37 @@ fn mean_pool(hidden: &[f32], mask: &[i64]) -> Vec<f32> {
     v
 }
 
-fn existing(path: &Path) -> Result<PathBuf, EmbedError> {
-    path.canonicalize().map_err(|_| EmbedError::Missing {
+fn existing(path: &Path) -> Result<PathBuf, IndexError> {
+    path.canonicalize().map_err(|_| IndexError::Missing {
         path: path.to_path_buf(),
         hint: SETUP_HINT,
     })
 }
 
 /// Loads ONNX Runtime once per process and returns its environment.
-fn runtime(library: &Path) -> Result<Environment, EmbedError> {
+fn runtime(library: &Path) -> Result<Environment, IndexError> {
     let path = existing(library)?;
     let mut slot = RUNTIME.lock();
     if let Some((loaded, env)) = slot.as_ref() {
         return match *loaded == path {
             true => Ok(env.clone()),
-            false => Err(EmbedError::OrtConflict {
+            false => Err(IndexError::OrtConflict {
                 loaded: loaded.clone(),
                 requested: path,
             }),
         };
     }
     let builder = ort::init_from(&path).map_err(|e| match e {
-        ort::LoadDynamicError::BadVersion { version_str, path } => EmbedError::OrtVersion {
+        ort::LoadDynamicError::BadVersion { version_str, path } => IndexError::OrtVersion {
             path,
             found: version_str,
         },
         // libloading puts dlerror()'s text in the error's source, not in its Display.
-        ort::LoadDynamicError::Dlopen { error, path } => EmbedError::OrtLoad {
+        ort::LoadDynamicError::Dlopen { error, path } => IndexError::OrtLoad {
             path,
             reason: chain(&error),
         },
-        other => EmbedError::OrtLoad {
+        other => IndexError::OrtLoad {
             path: path.clone(),
             reason: other.to_string(),
         },

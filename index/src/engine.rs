@@ -9,6 +9,7 @@ use crate::ann::AnnIndex;
 use crate::bm25::{Bm25Index, Bm25Params};
 use crate::dense::{DenseIndex, dot, top_k};
 use crate::doc::ToolDoc;
+use crate::error::IndexError;
 use crate::fusion::{FusionWeights, group_boost, normalize};
 
 /// Which signals rank the tools (`router.mode`).
@@ -20,15 +21,13 @@ pub enum Mode {
 }
 
 impl std::str::FromStr for Mode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Mode, String> {
+    type Err = IndexError;
+    fn from_str(s: &str) -> Result<Mode, IndexError> {
         match s {
             "keyword" => Ok(Mode::Keyword),
             "semantic" => Ok(Mode::Semantic),
             "hybrid" => Ok(Mode::Hybrid),
-            other => Err(format!(
-                "unknown mode `{other}` (expected keyword, semantic or hybrid)"
-            )),
+            other => Err(IndexError::UnknownMode(other.to_string())),
         }
     }
 }
@@ -80,7 +79,7 @@ impl Engine {
         vectors: &[Vec<f32>],
         bm25: Bm25Params,
         weights: FusionWeights,
-    ) -> Result<Engine, String> {
+    ) -> Result<Engine, IndexError> {
         Self::build_with_ann_threshold(docs, vectors, bm25, weights, ANN_THRESHOLD)
     }
 
@@ -91,13 +90,12 @@ impl Engine {
         bm25: Bm25Params,
         weights: FusionWeights,
         ann_threshold: usize,
-    ) -> Result<Engine, String> {
+    ) -> Result<Engine, IndexError> {
         if !vectors.is_empty() && vectors.len() != docs.len() {
-            return Err(format!(
-                "{} vectors for {} tools",
-                vectors.len(),
-                docs.len()
-            ));
+            return Err(IndexError::VectorCount {
+                vectors: vectors.len(),
+                tools: docs.len(),
+            });
         }
         let dim = vectors.first().map_or(0, Vec::len);
         let dense = DenseIndex::new(dim, vectors)?;

@@ -9,27 +9,13 @@ use std::path::{Path, PathBuf};
 use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch};
 use sha2::{Digest, Sha256};
 
+use crate::error::IndexError;
+
 pub const CF_EMBEDDINGS: &str = "embeddings";
 /// Learned usage per tool (`learning::Learned::export`), keyed by public tool name.
 pub const CF_USAGE: &str = "usage";
 /// Co-occurrence counts, keyed by `tool a` 0x00 `tool b`, value a little-endian u32.
 pub const CF_COOCCURRENCE: &str = "cooccurrence";
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("cannot open the index store at {path}: {source}")]
-    Open {
-        path: PathBuf,
-        source: rocksdb::Error,
-    },
-    #[error("index store {op} failed: {source}")]
-    Io {
-        op: &'static str,
-        source: rocksdb::Error,
-    },
-    #[error("index store has a corrupt {what} entry")]
-    Corrupt { what: &'static str },
-}
 
 pub struct Store {
     db: DB,
@@ -38,7 +24,7 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed) the store in `path`.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
+    pub fn open(path: &Path) -> Result<Store, IndexError> {
         let mut options = Options::default();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
@@ -47,7 +33,7 @@ impl Store {
             .into_iter()
             .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
         let db = DB::open_cf_descriptors(&options, path, families).map_err(|source| {
-            StoreError::Open {
+            IndexError::StoreOpen {
                 path: path.to_path_buf(),
                 source,
             }
@@ -67,7 +53,7 @@ impl Store {
         &self,
         model_id: &str,
         texts: &[&str],
-    ) -> Result<Vec<Option<Vec<f32>>>, StoreError> {
+    ) -> Result<Vec<Option<Vec<f32>>>, IndexError> {
         let cf = self.cf(CF_EMBEDDINGS)?;
         let keys: Vec<Vec<u8>> = texts.iter().map(|t| embedding_key(model_id, t)).collect();
         self.db
@@ -76,7 +62,7 @@ impl Store {
             .map(|value| match value {
                 Ok(Some(bytes)) => decode_vector(&bytes).map(Some),
                 Ok(None) => Ok(None),
-                Err(source) => Err(StoreError::Io { op: "read", source }),
+                Err(source) => Err(IndexError::StoreIo { op: "read", source }),
             })
             .collect()
     }
@@ -86,36 +72,37 @@ impl Store {
         &self,
         model_id: &str,
         items: &[(&str, &[f32])],
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), IndexError> {
         let cf = self.cf(CF_EMBEDDINGS)?;
         let mut batch = WriteBatch::default();
         for (text, vector) in items {
             batch.put_cf(cf, embedding_key(model_id, text), encode_vector(vector));
         }
-        self.db.write(batch).map_err(|source| StoreError::Io {
+        self.db.write(batch).map_err(|source| IndexError::StoreIo {
             op: "write",
             source,
         })
     }
 
     /// Every stored usage record, as (tool, bytes).
-    pub fn usage(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    pub fn usage(&self) -> Result<Vec<(String, Vec<u8>)>, IndexError> {
         let cf = self.cf(CF_USAGE)?;
         self.db
             .iterator_cf(cf, rocksdb::IteratorMode::Start)
             .map(|item| {
-                let (key, value) = item.map_err(|source| StoreError::Io { op: "read", source })?;
+                let (key, value) =
+                    item.map_err(|source| IndexError::StoreIo { op: "read", source })?;
                 Ok((String::from_utf8_lossy(&key).into_owned(), value.to_vec()))
             })
             .collect()
     }
 
     /// Every stored co-occurrence count, as (tool a, tool b, count).
-    pub fn cooccurrence(&self) -> Result<Vec<(String, String, u32)>, StoreError> {
+    pub fn cooccurrence(&self) -> Result<Vec<(String, String, u32)>, IndexError> {
         let cf = self.cf(CF_COOCCURRENCE)?;
         let mut out = Vec::new();
         for item in self.db.iterator_cf(cf, rocksdb::IteratorMode::Start) {
-            let (key, value) = item.map_err(|source| StoreError::Io { op: "read", source })?;
+            let (key, value) = item.map_err(|source| IndexError::StoreIo { op: "read", source })?;
             let mut parts = key.splitn(2, |b| *b == 0);
             let (Some(a), Some(b)) = (parts.next(), parts.next()) else {
                 continue;
@@ -132,7 +119,7 @@ impl Store {
         Ok(out)
     }
 
-    pub fn put_cooccurrence(&self, pairs: &[(String, String, u32)]) -> Result<(), StoreError> {
+    pub fn put_cooccurrence(&self, pairs: &[(String, String, u32)]) -> Result<(), IndexError> {
         let cf = self.cf(CF_COOCCURRENCE)?;
         let mut batch = WriteBatch::default();
         for (a, b, count) in pairs {
@@ -142,24 +129,24 @@ impl Store {
             key.extend_from_slice(b.as_bytes());
             batch.put_cf(cf, key, count.to_le_bytes());
         }
-        self.db.write(batch).map_err(|source| StoreError::Io {
+        self.db.write(batch).map_err(|source| IndexError::StoreIo {
             op: "write",
             source,
         })
     }
 
-    pub fn put_usage(&self, tool: &str, bytes: &[u8]) -> Result<(), StoreError> {
+    pub fn put_usage(&self, tool: &str, bytes: &[u8]) -> Result<(), IndexError> {
         let cf = self.cf(CF_USAGE)?;
         self.db
             .put_cf(cf, tool.as_bytes(), bytes)
-            .map_err(|source| StoreError::Io {
+            .map_err(|source| IndexError::StoreIo {
                 op: "write",
                 source,
             })
     }
 
-    fn cf(&self, name: &'static str) -> Result<&rocksdb::ColumnFamily, StoreError> {
-        self.db.cf_handle(name).ok_or(StoreError::Corrupt {
+    fn cf(&self, name: &'static str) -> Result<&rocksdb::ColumnFamily, IndexError> {
+        self.db.cf_handle(name).ok_or(IndexError::StoreCorrupt {
             what: "column family",
         })
     }
@@ -178,9 +165,9 @@ fn encode_vector(vector: &[f32]) -> Vec<u8> {
     vector.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-fn decode_vector(bytes: &[u8]) -> Result<Vec<f32>, StoreError> {
+fn decode_vector(bytes: &[u8]) -> Result<Vec<f32>, IndexError> {
     if !bytes.len().is_multiple_of(4) {
-        return Err(StoreError::Corrupt { what: "embedding" });
+        return Err(IndexError::StoreCorrupt { what: "embedding" });
     }
     Ok(bytes
         .chunks_exact(4)

@@ -5,6 +5,9 @@
 //! session), fetches the server's listing, publishes both, then waits for the connection to end or for
 //! the server to say its lists changed. A crashed server is reconnected forever, with a delay that
 //! doubles up to a cap; calls in flight when it dies fail at once with a JSON-RPC error.
+//!
+//! The set of servers can change while the gateway runs (`reconcile`): added servers start,
+//! removed ones stop, changed ones restart; the others are not touched.
 
 mod connect;
 mod link;
@@ -77,10 +80,12 @@ pub struct Downstream {
     resync: Notify,
     /// Connections made so far (1 after the first success); restarts = connects - 1.
     connects: AtomicU64,
+    /// Stops this server's supervisor (a child of the pool's shutdown).
+    stop: CancellationToken,
 }
 
 impl Downstream {
-    fn new(config: DownstreamConfig) -> Self {
+    fn new(config: DownstreamConfig, stop: CancellationToken) -> Self {
         let state = if config.enabled {
             LinkState::Connecting
         } else {
@@ -94,6 +99,7 @@ impl Downstream {
             listing: ArcSwap::from_pointee(ServerListing::default()),
             resync: Notify::new(),
             connects: AtomicU64::new(0),
+            stop,
         }
     }
 
@@ -112,11 +118,25 @@ impl Downstream {
     }
 }
 
+type Servers = BTreeMap<Arc<str>, Arc<Downstream>>;
+
+/// What `reconcile` did, by server name.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Reconciled {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub restarted: Vec<String>,
+    pub unchanged: Vec<String>,
+}
+
 /// Every configured downstream server, and a watch that ticks whenever any listing changes.
 pub struct DownstreamPool {
-    servers: BTreeMap<Arc<str>, Arc<Downstream>>,
+    servers: ArcSwap<Servers>,
     changed_tx: watch::Sender<u64>,
     shutdown: CancellationToken,
+    backoff: Backoff,
+    /// Serialises `reconcile` calls (the server map is read lock-free).
+    reconciling: parking_lot::Mutex<()>,
 }
 
 impl DownstreamPool {
@@ -124,24 +144,60 @@ impl DownstreamPool {
     pub fn start(configs: &[DownstreamConfig], backoff: Backoff) -> Arc<DownstreamPool> {
         let (changed_tx, _) = watch::channel(0);
         let pool = Arc::new(DownstreamPool {
-            servers: configs
-                .iter()
-                .map(|c| {
-                    (
-                        Arc::from(c.name.as_str()),
-                        Arc::new(Downstream::new(c.clone())),
-                    )
-                })
-                .collect(),
+            servers: ArcSwap::from_pointee(BTreeMap::new()),
             changed_tx,
             shutdown: CancellationToken::new(),
+            backoff,
+            reconciling: parking_lot::Mutex::new(()),
         });
-        for server in pool.servers.values() {
-            if server.config.enabled {
-                tokio::spawn(supervise(pool.clone(), server.clone(), backoff));
+        pool.reconcile(configs);
+        pool
+    }
+
+    /// Makes the running set match `configs`: starts added servers, stops removed ones, restarts
+    /// those whose config changed, and leaves the rest (and their connections) alone.
+    pub fn reconcile(self: &Arc<Self>, configs: &[DownstreamConfig]) -> Reconciled {
+        let _one_at_a_time = self.reconciling.lock();
+        let old = self.servers.load_full();
+        let mut next = Servers::new();
+        let mut done = Reconciled::default();
+        let mut started = Vec::new();
+        for config in configs {
+            let name: Arc<str> = Arc::from(config.name.as_str());
+            match old.get(&name) {
+                Some(ds) if ds.config == *config => {
+                    done.unchanged.push(config.name.clone());
+                    next.insert(name, ds.clone());
+                    continue;
+                }
+                Some(ds) => {
+                    ds.stop.cancel();
+                    done.restarted.push(config.name.clone());
+                }
+                None => done.added.push(config.name.clone()),
+            }
+            let ds = Arc::new(Downstream::new(config.clone(), self.shutdown.child_token()));
+            started.push(ds.clone());
+            next.insert(name, ds);
+        }
+        for (name, ds) in old.iter() {
+            if !next.contains_key(name) {
+                ds.stop.cancel();
+                done.removed.push(name.to_string());
             }
         }
-        pool
+        self.servers.store(Arc::new(next));
+        for ds in started {
+            if ds.config.enabled {
+                tokio::spawn(supervise(self.clone(), ds, self.backoff));
+            }
+        }
+        if !(done.added.is_empty() && done.removed.is_empty() && done.restarted.is_empty()) {
+            tracing::info!(added = ?done.added, removed = ?done.removed, restarted = ?done.restarted,
+                "downstream servers reconciled");
+            self.announce_change();
+        }
+        done
     }
 
     /// A receiver that sees a new value whenever any server's listing or connection changes.
@@ -153,17 +209,19 @@ impl DownstreamPool {
         self.changed_tx.send_modify(|n| *n += 1);
     }
 
-    pub fn servers(&self) -> impl Iterator<Item = &Arc<Downstream>> {
-        self.servers.values()
+    /// The servers configured now, by name.
+    pub fn servers(&self) -> Arc<BTreeMap<Arc<str>, Arc<Downstream>>> {
+        self.servers.load_full()
     }
 
-    pub fn get(&self, name: &str) -> Option<&Arc<Downstream>> {
-        self.servers.get(name)
+    pub fn get(&self, name: &str) -> Option<Arc<Downstream>> {
+        self.servers.load().get(name).cloned()
     }
 
     /// The listings of the servers that are connected now.
     pub fn listings(&self) -> BTreeMap<Arc<str>, Arc<ServerListing>> {
         self.servers
+            .load()
             .iter()
             .filter(|(_, s)| s.link.load().is_some())
             .map(|(name, s)| (name.clone(), s.listing.load_full()))
@@ -176,6 +234,7 @@ impl DownstreamPool {
         while Instant::now() < deadline {
             if self
                 .servers
+                .load()
                 .values()
                 .all(|s| s.state() != LinkState::Connecting)
             {
@@ -185,9 +244,8 @@ impl DownstreamPool {
         }
     }
 
-    fn server(&self, name: &str) -> Result<&Arc<Downstream>, ProxyError> {
-        self.servers
-            .get(name)
+    fn server(&self, name: &str) -> Result<Arc<Downstream>, ProxyError> {
+        self.get(name)
             .ok_or_else(|| ProxyError::NotConnected(name.to_string()))
     }
 
@@ -243,7 +301,7 @@ async fn supervise(pool: Arc<DownstreamPool>, ds: Arc<Downstream>, backoff: Back
         ds.state.store(Arc::new(LinkState::Connecting));
         let attempt = tokio::select! {
             r = connect::connect(&ds) => r,
-            _ = pool.shutdown.cancelled() => return,
+            _ = ds.stop.cancelled() => return,
         };
         let reason = match attempt {
             Ok(running) => {
@@ -255,9 +313,9 @@ async fn supervise(pool: Arc<DownstreamPool>, ds: Arc<Downstream>, backoff: Back
                 }
                 reason
             }
-            Err(reason) => reason,
+            Err(error) => error.to_string(),
         };
-        if pool.shutdown.is_cancelled() {
+        if ds.stop.is_cancelled() {
             return;
         }
         tracing::warn!(server = %ds.name, %reason, retry_in_ms = delay.as_millis() as u64, "downstream disconnected");
@@ -265,7 +323,7 @@ async fn supervise(pool: Arc<DownstreamPool>, ds: Arc<Downstream>, backoff: Back
         pool.announce_change();
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
-            _ = pool.shutdown.cancelled() => return,
+            _ = ds.stop.cancelled() => return,
         }
         delay = (delay * 2).min(backoff.max);
     }

@@ -1,39 +1,42 @@
-//! The Streamable HTTP front on pingora-core: `/mcp` for MCP clients, plus the operator endpoints
-//! that `ops` supplies (`/health`, `/metrics`).
+//! The Streamable HTTP front on pingora-core: `/mcp` for MCP clients, `/v1/*` for agent
+//! frameworks, plus the operator endpoints that `ops` supplies (`/health`, `/metrics`).
 //!
 //! pingora owns the sockets, HTTP/1.1 and h2 framing, keep-alive and (later) TLS. rmcp's
-//! `StreamableHttpService` owns the MCP transport semantics (sessions, SSE, protocol headers). This
-//! module bridges the two: it reads the request head and a size-capped body from pingora, checks
-//! Origin and the JSON-RPC shape itself (so malformed input gets a JSON-RPC error, not a bare
-//! status), hands an `http::Request` to rmcp, and streams rmcp's response body back frame by frame,
-//! which is what makes SSE work.
+//! `StreamableHttpService` owns the MCP transport semantics (sessions, SSE, protocol headers). In
+//! between, every request starts here: the front classifies it, reads a size-capped body, checks
+//! the JSON-RPC shape itself (so malformed input gets a JSON-RPC error, not a bare status), and
+//! runs the admission stages on an [`Exchange`]. An admitted MCP message goes to rmcp with the
+//! exchange in its extensions (the handler continues it); everything else is answered here. The
+//! response stages run for every request: here, or in the handler that took the exchange over.
 
+mod bridge;
 mod listen;
+mod rest;
+mod write;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use http::{Method, StatusCode, header};
-use http_body_util::{BodyExt, Full};
+use http::{Method as HttpMethod, StatusCode, header};
+use http_body_util::Full;
 use pingora_core::apps::{HttpPersistentSettings, HttpServerApp, ReusedHttpStream};
 use pingora_core::protocols::http::ServerSession;
 use pingora_core::server::ShutdownWatch;
-use pingora_http::ResponseHeader;
 pub use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::Value;
 
+use crate::error::ProxyError;
+use crate::exchange::{Exchange, Method, Outcome, Transport};
+use crate::gateway::handoff::{Admitted, HttpHandoff};
 use crate::gateway::{Gateway, GatewayShared};
-use crate::jsonrpc::{Rejection, check_message};
+use crate::jsonrpc::check_message;
 use crate::pipeline::Stage;
+use crate::snapshot::Snapshot;
 pub use listen::{HttpListener, bind};
-
-/// An operator endpoint's answer: status, content type, body.
-pub struct Plain {
-    pub status: StatusCode,
-    pub content_type: &'static str,
-    pub body: Vec<u8>,
-}
+pub use write::Plain;
+use write::{read_body, write_error, write_plain};
 
 /// Builds `/health` and `/metrics` answers; supplied by `ops`.
 pub trait OpsEndpoints: Send + Sync + 'static {
@@ -50,6 +53,8 @@ pub struct HttpSettings {
     /// Host header values rmcp accepts; empty disables the check (for a public bind behind a proxy).
     pub allowed_hosts: Vec<String>,
     pub metrics_path: String,
+    /// `/health` and `/metrics` pass the admission stages too (`server.admit_ops_endpoints`).
+    pub admit_ops_endpoints: bool,
 }
 
 /// The pingora app serving one gateway.
@@ -101,77 +106,153 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
         matches!(host, "localhost" | "127.0.0.1" | "::1")
     }
 
-    async fn serve_mcp(&self, session: &mut ServerSession, shutdown: &ShutdownWatch) {
-        let head = session.req_header().as_owned_parts();
-        if let Some(origin) = head.headers.get(header::ORIGIN) {
+    /// One request, from its head to its response stages.
+    async fn handle(&self, session: &mut ServerSession, shutdown: &ShutdownWatch) {
+        let head = session.req_header();
+        let method = classify(&head.method, head.uri.path(), &self.settings.metrics_path);
+        if method.is_ops() && !self.settings.admit_ops_endpoints {
+            let plain = self.ops_answer(method);
+            write_plain(session, plain).await;
+            return;
+        }
+        let snap = self.shared.snapshot.load_full();
+        let mut ex = Exchange::new(Transport::Http, method);
+        ex.peer = session.client_addr().and_then(|a| a.as_inet()).copied();
+        ex.session_id = head
+            .headers
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .map(Arc::from);
+        if let Some(mut ex) = self.serve(session, &snap, ex, shutdown).await {
+            snap.pipeline.finish(&mut ex).await;
+        }
+    }
+
+    /// Serves an exchange; returns it when it is still this front's to finish.
+    async fn serve(
+        &self,
+        session: &mut ServerSession,
+        snap: &Arc<Snapshot<S>>,
+        mut ex: Exchange,
+        shutdown: &ShutdownWatch,
+    ) -> Option<Exchange> {
+        let is_mcp = matches!(
+            ex.method,
+            Method::McpOther | Method::McpStream | Method::McpDelete
+        );
+        let mut id = Value::Null;
+        let body = match self.read_and_check(session, &mut ex, &mut id, is_mcp).await {
+            Ok(body) => body,
+            Err(error) => {
+                return self.fail(session, ex, &id, error).await;
+            }
+        };
+        if let Err(error) = snap.pipeline.admit(&mut ex).await {
+            return self.fail(session, ex, &id, error).await;
+        }
+        if is_mcp {
+            return self.to_rmcp(session, snap, ex, body, shutdown).await;
+        }
+        let answer = match ex.method {
+            Method::Select => rest::select(snap, &mut ex, &body).await,
+            Method::SessionContext => rest::push_context(&self.shared, session, &body),
+            Method::Health | Method::Metrics => Ok(self.ops_answer(ex.method)),
+            _ => Err(ProxyError::NotFound(
+                session.req_header().uri.path().to_string(),
+            )),
+        };
+        match answer {
+            Ok(plain) => {
+                ex.answered(outcome_of(plain.status));
+                write_plain(session, plain).await;
+                Some(ex)
+            }
+            Err(error) => self.fail(session, ex, &id, error).await,
+        }
+    }
+
+    /// The origin check and the body (capped) with, on `/mcp`, the JSON-RPC head it carries.
+    async fn read_and_check(
+        &self,
+        session: &mut ServerSession,
+        ex: &mut Exchange,
+        id: &mut Value,
+        is_mcp: bool,
+    ) -> Result<Bytes, ProxyError> {
+        let head = session.req_header();
+        if is_mcp && let Some(origin) = head.headers.get(header::ORIGIN) {
             let origin = origin.to_str().unwrap_or("");
             if !self.origin_allowed(origin) {
                 tracing::warn!(%origin, "rejected request from a foreign origin");
-                write_plain(
-                    session,
-                    status_text(StatusCode::FORBIDDEN, "Forbidden: origin not allowed"),
-                )
-                .await;
-                return;
+                return Err(ProxyError::OriginNotAllowed(origin.to_string()));
             }
         }
-        let body = if head.method == Method::POST {
-            match read_body(session, self.settings.max_body_bytes).await {
-                Ok(body) => body,
-                Err(BodyError::TooLarge) => {
-                    let rejection = Rejection::too_large(self.settings.max_body_bytes);
-                    write_plain(
-                        session,
-                        jsonrpc_error(StatusCode::PAYLOAD_TOO_LARGE, &rejection),
-                    )
-                    .await;
-                    return;
-                }
-                Err(BodyError::Io) => return,
-            }
+        if head.method != HttpMethod::POST {
+            return Ok(Bytes::new());
+        }
+        let body = read_body(session, self.settings.max_body_bytes).await?;
+        if is_mcp {
+            let message = check_message(&body).map_err(|bad| {
+                *id = bad.id;
+                bad.error
+            })?;
+            *id = message.id.unwrap_or(Value::Null);
+            ex.method = message.method;
+            ex.target = message.target;
+        }
+        Ok(body)
+    }
+
+    /// Hands an admitted `/mcp` request to rmcp and streams its answer back.
+    async fn to_rmcp(
+        &self,
+        session: &mut ServerSession,
+        snap: &Arc<Snapshot<S>>,
+        ex: Exchange,
+        body: Bytes,
+        shutdown: &ShutdownWatch,
+    ) -> Option<Exchange> {
+        let parts = session.req_header().as_owned_parts();
+        let mut request = http::Request::from_parts(parts, Full::new(body));
+        let (handoff, mut kept) = if ex.method.handled_by_router() {
+            let handoff = HttpHandoff::new(Admitted {
+                ex,
+                snap: snap.clone(),
+            });
+            request.extensions_mut().insert(handoff.clone());
+            (Some(handoff), None)
         } else {
-            Bytes::new()
+            (None, Some(ex))
         };
-        if head.method == Method::POST
-            && let Err(rejection) = check_message(&body)
-        {
-            write_plain(session, jsonrpc_error(StatusCode::BAD_REQUEST, &rejection)).await;
-            return;
-        }
-        let request = http::Request::from_parts(head, Full::new(body));
         let response = self.mcp.handle(request).await;
-        let (parts, mut body) = response.into_parts();
-        let mut header = ResponseHeader::from(parts);
-        let exact = http_body::Body::size_hint(&body).exact();
-        let framing = match exact {
-            Some(len) => header.insert_header(header::CONTENT_LENGTH, len.to_string()),
-            None if !session.is_http2() => {
-                header.insert_header(header::TRANSFER_ENCODING, "chunked")
-            }
-            None => Ok(()),
-        };
-        if framing.is_err()
-            || session
-                .write_response_header(Box::new(header))
-                .await
-                .is_err()
-        {
-            return;
+        let status = bridge::stream_back(session, response, shutdown).await;
+        // Not taken: rmcp answered before the handler did (an unknown session, a bad header).
+        if let Some(Admitted { ex, .. }) = handoff.and_then(|h| h.take()) {
+            kept = Some(ex);
         }
-        let mut shutdown = shutdown.clone();
-        loop {
-            let frame = tokio::select! {
-                frame = body.frame() => frame,
-                _ = shutdown.changed() => None,
-            };
-            let Some(Ok(frame)) = frame else { break };
-            if let Ok(data) = frame.into_data()
-                && session.write_response_body(data, false).await.is_err()
-            {
-                return; // the client went away
-            }
+        let mut ex = kept?;
+        ex.answered(outcome_of(status));
+        Some(ex)
+    }
+
+    /// Answers `error` in the form the endpoint speaks, and returns the exchange to finish.
+    async fn fail(
+        &self,
+        session: &mut ServerSession,
+        mut ex: Exchange,
+        id: &Value,
+        error: ProxyError,
+    ) -> Option<Exchange> {
+        ex.answered(Outcome::Status(error.status()));
+        write_error(session, ex.method, id, &error).await;
+        Some(ex)
+    }
+
+    fn ops_answer(&self, method: Method) -> Plain {
+        match method {
+            Method::Metrics => self.ops.metrics(),
+            _ => self.ops.health(),
         }
-        let _ = session.finish_body().await;
     }
 }
 
@@ -187,31 +268,7 @@ impl<S: Stage, O: OpsEndpoints> HttpServerApp for HttpFront<S, O> {
             _ => return None,
         }
         session.set_keepalive(if *shutdown.borrow() { None } else { Some(60) });
-        let path = session.req_header().uri.path().to_string();
-        let method = session.req_header().method.clone();
-        match (method, path.as_str()) {
-            (_, "/mcp") => self.serve_mcp(&mut session, shutdown).await,
-            (Method::POST, p) if p.starts_with("/v1/sessions/") && p.ends_with("/context") => {
-                let id = p["/v1/sessions/".len()..p.len() - "/context".len()].to_string();
-                let answer = self.push_context(&mut session, &id).await;
-                write_plain(&mut session, answer).await
-            }
-            (Method::POST, "/v1/select") => {
-                let answer = self.select(&mut session).await;
-                write_plain(&mut session, answer).await
-            }
-            (Method::GET, "/health") => write_plain(&mut session, self.ops.health()).await,
-            (Method::GET, p) if p == self.settings.metrics_path => {
-                write_plain(&mut session, self.ops.metrics()).await
-            }
-            _ => {
-                write_plain(
-                    &mut session,
-                    status_text(StatusCode::NOT_FOUND, "Not Found"),
-                )
-                .await
-            }
-        }
+        self.handle(&mut session, shutdown).await;
         let settings = HttpPersistentSettings::for_session(&session);
         match session.finish().await {
             Ok(Some(stream)) => Some(ReusedHttpStream::from_reusable_stream(stream, settings)),
@@ -220,152 +277,27 @@ impl<S: Stage, O: OpsEndpoints> HttpServerApp for HttpFront<S, O> {
     }
 }
 
-impl<S: Stage, O> HttpFront<S, O> {
-    /// `POST /v1/select {"context": "...", "k": 5}`: ranked tools with each signal's score, for agent
-    /// frameworks that see the prompt and pick tools themselves.
-    async fn select(&self, session: &mut ServerSession) -> Plain {
-        let body = match read_body(session, self.settings.max_body_bytes).await {
-            Ok(body) => body,
-            Err(BodyError::TooLarge) => {
-                return status_text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
-            }
-            Err(BodyError::Io) => return status_text(StatusCode::BAD_REQUEST, "cannot read body"),
-        };
-        let request: serde_json::Value = match serde_json::from_slice(&body) {
-            Ok(v) => v,
-            Err(e) => {
-                return json_status(
-                    StatusCode::BAD_REQUEST,
-                    serde_json::json!({"error": format!("invalid JSON: {e}")}),
-                );
-            }
-        };
-        let Some(context) = request
-            .get("context")
-            .and_then(|c| c.as_str())
-            .filter(|c| !c.trim().is_empty())
-        else {
-            return json_status(
-                StatusCode::BAD_REQUEST,
-                serde_json::json!({"error": "`context` must be a non-empty string"}),
-            );
-        };
-        let k = request.get("k").and_then(|k| k.as_u64()).unwrap_or(5) as usize;
-        match self.shared.select(context.to_string(), k, Vec::new()).await {
-            Ok(tools) => json_status(StatusCode::OK, serde_json::json!({ "tools": tools })),
-            Err(e) => json_status(
-                StatusCode::SERVICE_UNAVAILABLE,
-                serde_json::json!({"error": e.to_string()}),
-            ),
-        }
+/// What a request is, from its HTTP method and path (a POST to `/mcp` is refined by its message).
+fn classify(method: &HttpMethod, path: &str, metrics_path: &str) -> Method {
+    match (method, path) {
+        (&HttpMethod::GET, "/mcp") => Method::McpStream,
+        (&HttpMethod::DELETE, "/mcp") => Method::McpDelete,
+        (_, "/mcp") => Method::McpOther,
+        (&HttpMethod::POST, "/v1/select") => Method::Select,
+        (&HttpMethod::POST, p) if rest::session_context_id(p).is_some() => Method::SessionContext,
+        (&HttpMethod::GET, "/health") => Method::Health,
+        (&HttpMethod::GET, p) if p == metrics_path => Method::Metrics,
+        _ => Method::Unknown,
     }
 }
 
-impl<S: Stage, O> HttpFront<S, O> {
-    /// `POST /v1/sessions/{id}/context {"context": "..."}`: context for a session's dynamic tools.
-    async fn push_context(&self, session: &mut ServerSession, id: &str) -> Plain {
-        let body = match read_body(session, self.settings.max_body_bytes).await {
-            Ok(body) => body,
-            Err(_) => return status_text(StatusCode::BAD_REQUEST, "cannot read body"),
-        };
-        let text = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v.get("context")?.as_str().map(str::to_string))
-            .filter(|t| !t.trim().is_empty());
-        let Some(text) = text else {
-            return json_status(
-                StatusCode::BAD_REQUEST,
-                serde_json::json!({"error": "`context` must be a non-empty string"}),
-            );
-        };
-        if self.shared.push_context(id, &text) {
-            json_status(
-                StatusCode::OK,
-                serde_json::json!({"session": id, "accepted": true}),
-            )
-        } else {
-            json_status(
-                StatusCode::NOT_FOUND,
-                serde_json::json!({"error": format!("no live session {id}")}),
-            )
-        }
+fn outcome_of(status: StatusCode) -> Outcome {
+    if status.is_success() || status.is_redirection() {
+        Outcome::Ok
+    } else {
+        Outcome::Status(status)
     }
 }
 
-fn json_status(status: StatusCode, body: serde_json::Value) -> Plain {
-    Plain {
-        status,
-        content_type: "application/json",
-        body: serde_json::to_vec(&body).unwrap_or_default(),
-    }
-}
-
-enum BodyError {
-    TooLarge,
-    Io,
-}
-
-/// Reads the whole request body, refusing (without reading on) anything over `limit` bytes.
-async fn read_body(session: &mut ServerSession, limit: usize) -> Result<Bytes, BodyError> {
-    let declared = session
-        .req_header()
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > limit) {
-        return Err(BodyError::TooLarge);
-    }
-    let mut body = bytes::BytesMut::with_capacity(declared.unwrap_or(0));
-    loop {
-        match session.read_request_body().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > limit {
-                    return Err(BodyError::TooLarge);
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => return Ok(body.freeze()),
-            Err(_) => return Err(BodyError::Io),
-        }
-    }
-}
-
-fn status_text(status: StatusCode, text: &str) -> Plain {
-    Plain {
-        status,
-        content_type: "text/plain; charset=utf-8",
-        body: text.as_bytes().to_vec(),
-    }
-}
-
-fn jsonrpc_error(status: StatusCode, rejection: &Rejection) -> Plain {
-    Plain {
-        status,
-        content_type: "application/json",
-        body: rejection.to_json(),
-    }
-}
-
-async fn write_plain(session: &mut ServerSession, plain: Plain) {
-    let Ok(mut header) = ResponseHeader::build(plain.status, Some(2)) else {
-        return;
-    };
-    let ok = header
-        .insert_header(header::CONTENT_TYPE, plain.content_type)
-        .is_ok()
-        && header
-            .insert_header(header::CONTENT_LENGTH, plain.body.len().to_string())
-            .is_ok();
-    if !ok
-        || session
-            .write_response_header(Box::new(header))
-            .await
-            .is_err()
-    {
-        return;
-    }
-    let _ = session
-        .write_response_body(Bytes::from(plain.body), true)
-        .await;
-}
+#[cfg(test)]
+mod tests;

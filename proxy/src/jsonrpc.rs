@@ -2,66 +2,59 @@
 //!
 //! rmcp answers a message it cannot parse by dropping it (stdio) or with a bare HTTP status (HTTP).
 //! Clients deserve JSON-RPC errors: -32700 for text that is not JSON, -32600 for JSON that is not a
-//! JSON-RPC 2.0 message (including batches, which MCP no longer allows).
+//! JSON-RPC 2.0 message (including batches, which MCP no longer allows). A well-formed message
+//! yields its head (id, method, target) for the admission stages.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-pub const PARSE_ERROR: i32 = -32700;
-pub const INVALID_REQUEST: i32 = -32600;
+use crate::error::ProxyError;
+use crate::exchange::Method;
 
-/// A JSON-RPC error response for a message that never reached a handler.
+/// `initialize` params larger than this are refused: a session keeps its client's params for its
+/// whole life, so their size is memory any client could make the gateway hold.
+pub const MAX_INITIALIZE_BYTES: usize = 64 * 1024;
+
+/// What the admission stages need to know of a message.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Rejection {
-    pub id: Value,
-    pub code: i32,
-    pub message: String,
+pub struct MessageHead {
+    /// The request id (requests and responses).
+    pub id: Option<Value>,
+    pub method: Method,
+    /// `params.name` of `tools/call` and `prompts/get`, `params.uri` of `resources/read`.
+    pub target: Option<String>,
 }
 
-impl Rejection {
-    fn new(id: Value, code: i32, message: impl Into<String>) -> Self {
-        Rejection {
-            id,
-            code,
-            message: message.into(),
-        }
+/// A message that never reaches a handler, with the id to answer it under (`null` if unknown).
+#[derive(Debug)]
+pub struct BadMessage {
+    pub id: Value,
+    pub error: ProxyError,
+}
+
+impl BadMessage {
+    fn new(id: Value, error: ProxyError) -> Self {
+        BadMessage { id, error }
     }
 
-    pub fn too_large(limit: usize) -> Self {
-        Rejection::new(
-            Value::Null,
-            INVALID_REQUEST,
-            format!("message exceeds the limit of {limit} bytes"),
-        )
-    }
-
-    /// The wire form: `{"jsonrpc":"2.0","id":...,"error":{"code":...,"message":...}}`.
+    /// The JSON-RPC error response for it.
     pub fn to_json(&self) -> Vec<u8> {
-        let body = json!({
-            "jsonrpc": "2.0",
-            "id": self.id,
-            "error": { "code": self.code, "message": self.message },
-        });
-        serde_json::to_vec(&body).unwrap_or_default()
+        self.error.jsonrpc_body(&self.id)
     }
 }
 
 /// Checks that `raw` is one well-formed JSON-RPC 2.0 request, notification or response.
-pub fn check_message(raw: &[u8]) -> Result<(), Rejection> {
+pub fn check_message(raw: &[u8]) -> Result<MessageHead, BadMessage> {
     let value: Value = serde_json::from_slice(raw)
-        .map_err(|e| Rejection::new(Value::Null, PARSE_ERROR, format!("parse error: {e}")))?;
+        .map_err(|e| BadMessage::new(Value::Null, ProxyError::Parse(e.to_string())))?;
+    let invalid = |id: &Value, why: &'static str| {
+        BadMessage::new(id.clone(), ProxyError::InvalidMessage(why))
+    };
     let object = match value {
         Value::Object(object) => object,
-        Value::Array(_) => {
-            return Err(Rejection::new(
-                Value::Null,
-                INVALID_REQUEST,
-                "batch requests are not supported",
-            ));
-        }
+        Value::Array(_) => return Err(invalid(&Value::Null, "batch requests are not supported")),
         _ => {
-            return Err(Rejection::new(
-                Value::Null,
-                INVALID_REQUEST,
+            return Err(invalid(
+                &Value::Null,
                 "a JSON-RPC message must be an object",
             ));
         }
@@ -69,41 +62,47 @@ pub fn check_message(raw: &[u8]) -> Result<(), Rejection> {
     let id = match object.get("id") {
         None => None,
         Some(id @ (Value::String(_) | Value::Number(_))) => Some(id.clone()),
-        Some(_) => {
-            return Err(Rejection::new(
-                Value::Null,
-                INVALID_REQUEST,
-                "id must be a string or a number",
-            ));
-        }
+        Some(_) => return Err(invalid(&Value::Null, "id must be a string or a number")),
     };
     let reply_id = id.clone().unwrap_or(Value::Null);
     if object.get("jsonrpc") != Some(&Value::String("2.0".into())) {
-        return Err(Rejection::new(
+        return Err(invalid(&reply_id, "jsonrpc must be \"2.0\""));
+    }
+    let method = match object.get("method") {
+        Some(Value::String(method)) if !method.is_empty() => method.as_str(),
+        Some(_) => return Err(invalid(&reply_id, "method must be a non-empty string")),
+        None if id.is_some() && (object.contains_key("result") || object.contains_key("error")) => {
+            return Ok(MessageHead {
+                id,
+                method: Method::Response,
+                target: None,
+            });
+        }
+        None => return Err(invalid(&reply_id, "missing method")),
+    };
+    let params = match object.get("params") {
+        None => None,
+        Some(Value::Object(params)) => Some(params),
+        Some(_) => return Err(invalid(&reply_id, "params must be an object")),
+    };
+    let method = Method::of_message(Some(method), id.is_some());
+    if method == Method::Initialize && raw.len() > MAX_INITIALIZE_BYTES {
+        return Err(BadMessage::new(
             reply_id,
-            INVALID_REQUEST,
-            "jsonrpc must be \"2.0\"",
+            ProxyError::InitializeTooLarge {
+                limit: MAX_INITIALIZE_BYTES,
+            },
         ));
     }
-    match object.get("method") {
-        Some(Value::String(method)) if !method.is_empty() => match object.get("params") {
-            None | Some(Value::Object(_)) => Ok(()),
-            Some(_) => Err(Rejection::new(
-                reply_id,
-                INVALID_REQUEST,
-                "params must be an object",
-            )),
-        },
-        Some(_) => Err(Rejection::new(
-            reply_id,
-            INVALID_REQUEST,
-            "method must be a non-empty string",
-        )),
-        None if id.is_some() && (object.contains_key("result") || object.contains_key("error")) => {
-            Ok(())
-        }
-        None => Err(Rejection::new(reply_id, INVALID_REQUEST, "missing method")),
-    }
+    let key = match method {
+        Method::ToolsCall | Method::PromptsGet => Some("name"),
+        Method::ResourcesRead => Some("uri"),
+        _ => None,
+    };
+    let target = key
+        .and_then(|key| params?.get(key)?.as_str())
+        .map(str::to_string);
+    Ok(MessageHead { id, method, target })
 }
 
 #[cfg(test)]

@@ -1,57 +1,32 @@
-//! The stage seam: every client request passes the same ordered stages before it is routed.
+//! The stage seam: every client request passes the same ordered stages, in three phases.
 //!
-//! `proxy` defines the trait and the per-request [`Exchange`]; the stages themselves live in
-//! `ucp-filters`, which builds the ordered pipeline (one function lists the order). The pipeline is
-//! part of the snapshot, so a reload can change it without disturbing requests in flight.
+//! - `on_request` (admission) runs at the head of every request, in the front, before rmcp sees it:
+//!   every `/mcp` request (POST including `initialize`, the GET stream, DELETE), `/v1/*`, and
+//!   when configured `/health` and `/metrics`; on stdio every message. A stage lets the request go
+//!   on or answers it (`Flow::Reply`): on HTTP with the error's status and headers, on stdio with
+//!   the matching JSON-RPC error.
+//! - `on_route` runs inside the MCP handler (or a `/v1` endpoint) once the request is known to
+//!   belong to its session, before it is routed: tool selection answers `SelectWork` here.
+//! - `on_response` runs back to front once the request is answered, for every request, refused
+//!   ones included.
+//!
+//! `proxy` defines the trait and runs the phases; the stages live in `ucp-filters`, whose `build`
+//! lists their order. The pipeline is part of the snapshot, so a reload can change it without
+//! disturbing requests in flight.
 
 use std::future::Future;
 use std::time::Instant;
 
-use rmcp::ErrorData as McpError;
+use crate::error::ProxyError;
+use crate::exchange::{Exchange, Outcome};
 
-/// What a stage decides about a request.
+/// What a stage decides about a request at its head.
 #[derive(Debug)]
 pub enum Flow {
-    /// Go on to the next stage, then route.
+    /// Go on to the next stage.
     Next,
-    /// Stop here and answer the client with this error.
-    Reject(McpError),
-}
-
-/// How a request ended, recorded for the response stages.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Pending,
-    Ok,
-    Error { code: i32, message: String },
-}
-
-/// One client request on its way through the gateway.
-#[derive(Debug)]
-pub struct Exchange {
-    /// The JSON-RPC method, e.g. `tools/call`.
-    pub method: &'static str,
-    /// The public tool/prompt name or resource URI the request targets, if any.
-    pub target: Option<String>,
-    /// The downstream server the router picked (set after routing).
-    pub server: Option<String>,
-    /// Client-facing transport: `stdio` or `http`.
-    pub transport: &'static str,
-    pub started: Instant,
-    pub outcome: Outcome,
-}
-
-impl Exchange {
-    pub fn new(method: &'static str, transport: &'static str) -> Self {
-        Exchange {
-            method,
-            target: None,
-            server: None,
-            transport,
-            started: Instant::now(),
-            outcome: Outcome::Pending,
-        }
-    }
+    /// Stop here and answer the client with this error (its status, headers and JSON-RPC code).
+    Reply(ProxyError),
 }
 
 /// A step every request passes through. The set of stages is closed (see `ucp-filters`), so the
@@ -60,14 +35,23 @@ pub trait Stage: Send + Sync + 'static {
     /// Metric label and log field.
     fn name(&self) -> &'static str;
 
-    fn on_request(&self, ex: &mut Exchange) -> impl Future<Output = Flow> + Send;
+    /// Admission, at the head of the request.
+    fn on_request(&self, _ex: &mut Exchange) -> impl Future<Output = Flow> + Send {
+        async { Flow::Next }
+    }
 
+    /// Before routing, inside the request's session: an error fails the request.
+    fn on_route(&self, _ex: &mut Exchange) -> impl Future<Output = Result<(), ProxyError>> + Send {
+        async { Ok(()) }
+    }
+
+    /// After the answer, for every request.
     fn on_response(&self, _ex: &mut Exchange) -> impl Future<Output = ()> + Send {
         async {}
     }
 }
 
-/// Stages in order; `on_request` front to back, `on_response` back to front.
+/// Stages in order; `on_request` and `on_route` front to back, `on_response` back to front.
 #[derive(Debug)]
 pub struct Pipeline<S> {
     stages: Vec<S>,
@@ -82,20 +66,39 @@ impl<S: Stage> Pipeline<S> {
         self.stages.iter().map(Stage::name).collect()
     }
 
-    /// Runs the request stages; the first rejection wins.
-    pub async fn request(&self, ex: &mut Exchange) -> Result<(), McpError> {
+    /// Admission; the first stage that answers wins, and the exchange records it as refused.
+    pub async fn admit(&self, ex: &mut Exchange) -> Result<(), ProxyError> {
         for stage in &self.stages {
-            if let Flow::Reject(error) = stage.on_request(ex).await {
+            if let Flow::Reply(error) = stage.on_request(ex).await {
+                ex.outcome = Outcome::Refused {
+                    stage: stage.name(),
+                    status: error.status(),
+                    code: error.code(),
+                };
+                ex.timings.answered = Some(Instant::now());
                 return Err(error);
             }
+        }
+        ex.timings.admitted = Some(Instant::now());
+        Ok(())
+    }
+
+    /// The route phase; the first error wins.
+    pub async fn route(&self, ex: &mut Exchange) -> Result<(), ProxyError> {
+        for stage in &self.stages {
+            stage.on_route(ex).await?;
         }
         Ok(())
     }
 
-    /// Runs the response stages in reverse order.
-    pub async fn response(&self, ex: &mut Exchange) {
+    /// The response stages, in reverse order.
+    pub async fn finish(&self, ex: &mut Exchange) {
+        ex.timings.answered.get_or_insert_with(Instant::now);
         for stage in self.stages.iter().rev() {
             stage.on_response(ex).await;
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

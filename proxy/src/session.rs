@@ -1,11 +1,15 @@
 //! Per-client-session state: the last search and recent calls (learning, co-occurrence), and for
 //! `router.exposure: dynamic` the session's context, its current tool list and its peer.
+//!
+//! A session's state lives exactly as long as its MCP handler: when the session closes, rmcp drops
+//! the handler, the state drops and `closed` fires, which ends the session's notification task.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
 use rmcp::RoleServer;
 use rmcp::service::Peer;
+use tokio_util::sync::CancellationToken;
 
 /// What one client session searched last: a call of one of those tools is learned from, and the
 /// tools it never called count as ignored when the next search comes.
@@ -21,6 +25,14 @@ pub struct SessionState {
     pub listed: parking_lot::Mutex<Option<Vec<String>>>,
     /// How to reach the client with `notifications/tools/list_changed`.
     pub peer: parking_lot::Mutex<Option<Peer<RoleServer>>>,
+    /// Cancelled when the session's state is dropped (the session closed).
+    pub closed: CancellationToken,
+}
+
+impl Drop for SessionState {
+    fn drop(&mut self) {
+        self.closed.cancel();
+    }
 }
 
 /// A session's last search, for learning from the calls that follow it.
@@ -41,6 +53,11 @@ impl SessionState {
         while context.len() > CONTEXT_ITEMS {
             context.pop_front();
         }
+    }
+
+    /// The session's recent tool calls, most recent last.
+    pub fn recent_calls(&self) -> Vec<String> {
+        self.recent_calls.lock().iter().cloned().collect()
     }
 
     /// The text the session's dynamic tool list is selected for.

@@ -2,15 +2,26 @@
 //!
 //! Each line from the client is checked first ([`crate::jsonrpc::check_message`]): a line that is not
 //! a JSON-RPC message is answered with a JSON-RPC error and never reaches rmcp, and an oversized line
-//! is discarded without being buffered whole. Valid lines go to the rmcp server through an in-memory
-//! pipe. One writer task owns stdout, so error lines and rmcp's output never interleave.
+//! is discarded without being buffered whole. A valid message then passes the admission stages with
+//! the local identity, as an HTTP request does: a stage that answers it gets the matching JSON-RPC
+//! error back to the client. Admitted lines go to the rmcp server through an in-memory pipe; the
+//! handler takes their exchange over by request id. One writer task owns stdout, so error lines and
+//! rmcp's output never interleave.
+
+use std::sync::Arc;
 
 use rmcp::ServiceExt;
+use serde_json::Value;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
+use http::StatusCode;
+
+use crate::error::{ProxyError, Refusal};
+use crate::exchange::{Exchange, Outcome, Transport};
 use crate::gateway::Gateway;
-use crate::jsonrpc::{Rejection, check_message};
+use crate::gateway::handoff::{Admitted, MAX_PENDING_STDIO, StdioHandoffs, request_id};
+use crate::jsonrpc::check_message;
 use crate::pipeline::Stage;
 
 /// Serves one client on `input`/`output` until the client closes its input.
@@ -29,6 +40,9 @@ where
     let (server_read, server_write) = tokio::io::split(server_side);
     let (from_rmcp, mut to_rmcp) = tokio::io::split(client_side);
     let (lines_tx, lines_rx) = mpsc::channel::<Vec<u8>>(64);
+    let shared = gateway.shared().clone();
+    let handoffs = Arc::new(StdioHandoffs::default());
+    let gateway = gateway.with_stdio_handoffs(handoffs.clone());
 
     let server = tokio::spawn(async move {
         match gateway.serve((server_read, server_write)).await {
@@ -43,29 +57,66 @@ where
     let mut input = BufReader::new(input);
     let mut line = Vec::new();
     loop {
-        match read_bounded_line(&mut input, &mut line, max_message_bytes).await? {
+        let answer = match read_bounded_line(&mut input, &mut line, max_message_bytes).await? {
             Line::Eof => break,
-            Line::TooLong => {
-                let _ = lines_tx
-                    .send(Rejection::too_large(max_message_bytes).to_json())
-                    .await;
-            }
+            Line::TooLong => Some(
+                ProxyError::TooLarge {
+                    limit: max_message_bytes,
+                }
+                .jsonrpc_body(&Value::Null),
+            ),
             Line::Complete => {
                 let trimmed = line.trim_ascii();
                 if trimmed.is_empty() {
                     continue;
                 }
                 match check_message(trimmed) {
-                    Ok(()) => {
-                        to_rmcp.write_all(trimmed).await?;
-                        to_rmcp.write_all(b"\n").await?;
+                    Err(bad) => {
+                        tracing::debug!(code = bad.error.code(), reason = %bad.error, "rejected stdio message");
+                        Some(bad.to_json())
                     }
-                    Err(rejection) => {
-                        tracing::debug!(code = rejection.code, reason = %rejection.message, "rejected stdio message");
-                        let _ = lines_tx.send(rejection.to_json()).await;
+                    Ok(head) => {
+                        let snap = shared.snapshot.load_full();
+                        let mut ex = Exchange::new(Transport::Stdio, head.method);
+                        ex.target = head.target;
+                        let id = head.id.unwrap_or(Value::Null);
+                        match snap.pipeline.admit(&mut ex).await {
+                            Err(error) => {
+                                snap.pipeline.finish(&mut ex).await;
+                                Some(error.jsonrpc_body(&id))
+                            }
+                            Ok(()) => match hand_off(&handoffs, &id, Admitted { ex, snap }) {
+                                Handed::Full(mut left) => {
+                                    let error = ProxyError::Refused(Refusal::new(
+                                        StatusCode::SERVICE_UNAVAILABLE,
+                                        format!("more than {MAX_PENDING_STDIO} requests in flight"),
+                                    ));
+                                    left.ex.answered(Outcome::Failed {
+                                        code: error.code(),
+                                        message: error.to_string(),
+                                    });
+                                    left.snap.pipeline.finish(&mut left.ex).await;
+                                    Some(error.jsonrpc_body(&id))
+                                }
+                                handed => {
+                                    // Handed over before rmcp can see the line, so the handler finds it.
+                                    to_rmcp.write_all(trimmed).await?;
+                                    to_rmcp.write_all(b"\n").await?;
+                                    if let Handed::Front(mut left) = handed {
+                                        // Not the handler's: rmcp answers it itself.
+                                        left.ex.answered(Outcome::Ok);
+                                        left.snap.pipeline.finish(&mut left.ex).await;
+                                    }
+                                    None
+                                }
+                            },
+                        }
                     }
                 }
             }
+        };
+        if let Some(answer) = answer {
+            let _ = lines_tx.send(answer).await;
         }
     }
     // The client closed stdin: let rmcp see EOF, finish, and flush what it still has to say.
@@ -74,17 +125,48 @@ where
     let _ = server.await;
     drop(lines_tx);
     let _ = writer.await;
+    for mut left in handoffs.drain() {
+        left.ex.answered(Outcome::Failed {
+            code: crate::error::code::INTERNAL_ERROR,
+            message: "the client closed the connection first".into(),
+        });
+        left.snap.pipeline.finish(&mut left.ex).await;
+    }
     Ok(())
 }
 
-enum Line {
+/// Where an admitted stdio request goes.
+enum Handed<S> {
+    /// Waiting for the handler, which finishes it.
+    Handler,
+    /// rmcp answers it itself (initialize, ping, notifications): the front finishes it.
+    Front(Admitted<S>),
+    /// Too many requests wait already: refused.
+    Full(Admitted<S>),
+}
+
+/// Keeps a request the handler serves for it; gives back what the front must finish itself.
+fn hand_off<S>(handoffs: &StdioHandoffs<S>, id: &Value, admitted: Admitted<S>) -> Handed<S> {
+    if !admitted.ex.method.handled_by_router() {
+        return Handed::Front(admitted);
+    }
+    match request_id(id) {
+        Some(id) => match handoffs.insert(id, admitted) {
+            None => Handed::Handler,
+            Some(admitted) => Handed::Full(admitted),
+        },
+        None => Handed::Front(admitted),
+    }
+}
+
+pub enum Line {
     Complete,
     TooLong,
     Eof,
 }
 
 /// Reads one `\n`-terminated line into `buf`, never holding more than `limit` bytes of it.
-async fn read_bounded_line<R: AsyncBufRead + Unpin>(
+pub async fn read_bounded_line<R: AsyncBufRead + Unpin>(
     reader: &mut R,
     buf: &mut Vec<u8>,
     limit: usize,
@@ -158,3 +240,5 @@ where
         }
     }
 }
+#[cfg(test)]
+mod tests;

@@ -3,13 +3,16 @@
 
 mod harness;
 
+mod architecture;
 mod bad_input;
 mod config_cli;
 mod crash_recovery;
 mod eval_cli;
 mod lifecycle;
+mod new_user;
 mod protocol;
 mod python_client;
+mod reconcile;
 mod resources;
 mod routing;
 mod search;

@@ -46,6 +46,9 @@ fn tool_zoo(raw: RawToolZoo, p: &mut Problems, warnings: &mut Vec<String>) -> To
     if let Some(cache) = raw.cache_embeddings {
         out.cache_embeddings = cache;
     }
+    if let Some(max) = raw.max_query_bytes {
+        out.max_query_bytes = at_least(max, 16, "tool_zoo.max_query_bytes", p);
+    }
     if raw.chromadb_server.is_some() {
         warnings.push(
             "tool_zoo.chromadb_server: UCP stores the tool zoo in embedded RocksDB; \
@@ -115,6 +118,9 @@ fn cache(raw: RawCache, p: &mut Problems) -> CacheConfig {
     }
     if let Some(max_size) = raw.max_size {
         out.max_size = at_least(max_size, 1, "router.cache.max_size", p);
+    }
+    if let Some(max_bytes) = raw.max_bytes {
+        out.max_bytes = at_least(max_bytes, 4096, "router.cache.max_bytes", p);
     }
     if let Some(ttl) = raw.ttl {
         out.ttl = seconds(ttl, "router.cache.ttl", p).unwrap_or(out.ttl);

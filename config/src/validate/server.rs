@@ -61,6 +61,9 @@ pub(super) fn server(raw: RawServer, p: &mut Problems) -> ServerConfig {
     if let Some(sanitize) = raw.sanitize_logs {
         out.sanitize_logs = sanitize;
     }
+    if let Some(admit) = raw.admit_ops_endpoints {
+        out.admit_ops_endpoints = admit;
+    }
     if let Some(max) = raw.max_body_bytes {
         if max < 1024 {
             p.push("server.max_body_bytes", "must be at least 1024");

@@ -85,6 +85,14 @@ fn router_checks() {
         "router.cache.max_size: must be at least 1"
     );
     assert_eq!(
+        one_error("router: {cache: {max_bytes: 10}}"),
+        "router.cache.max_bytes: must be at least 4096"
+    );
+    assert_eq!(
+        one_error("tool_zoo: {max_query_bytes: 4}"),
+        "tool_zoo.max_query_bytes: must be at least 16"
+    );
+    assert_eq!(
         one_error("router: {cache: {ttl: 0}}"),
         "router.cache.ttl: must be a positive number of seconds"
     );

@@ -175,7 +175,7 @@ fn model_id_is_stable() {
 fn missing_model_dir_names_the_path() {
     let dir = PathBuf::from("/nonexistent/ucp-models");
     match Embedder::load(EmbedderConfig::from_env_and_dir(&dir)) {
-        Err(EmbedError::Missing { path, hint }) => {
+        Err(IndexError::Missing { path, hint }) => {
             assert!(path.starts_with(&dir), "{}", path.display());
             assert_eq!(hint, "run scripts/setup.sh");
         }
@@ -192,7 +192,7 @@ fn bogus_ort_library_is_an_error() {
     };
     assert!(matches!(
         Embedder::load(missing),
-        Err(EmbedError::Missing { .. })
+        Err(IndexError::Missing { .. })
     ));
     // An existing file that is not ONNX Runtime: a dlopen error, or a conflict once the real one
     // is loaded in this process.
@@ -201,7 +201,7 @@ fn bogus_ort_library_is_an_error() {
         ..config()
     };
     match Embedder::load(not_a_library) {
-        Err(e @ (EmbedError::OrtLoad { .. } | EmbedError::OrtConflict { .. })) => {
+        Err(e @ (IndexError::OrtLoad { .. } | IndexError::OrtConflict { .. })) => {
             assert!(e.to_string().contains("tokenizer.json"), "{e}");
         }
         Err(e) => panic!("wrong error: {e}"),
@@ -216,14 +216,14 @@ fn bad_config_is_an_error() {
             batch_size: 0,
             ..config()
         }),
-        Err(EmbedError::Config(_))
+        Err(IndexError::Config(_))
     ));
     assert!(matches!(
         Embedder::load(EmbedderConfig {
             max_tokens: 1,
             ..config()
         }),
-        Err(EmbedError::Config(_))
+        Err(IndexError::Config(_))
     ));
 }
 

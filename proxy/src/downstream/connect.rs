@@ -13,6 +13,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use ucp_config::DownstreamTransport;
 
 use super::Downstream;
+use crate::error::ProxyError;
 
 /// The rmcp client handler of one downstream connection.
 pub struct DownstreamClient {
@@ -49,8 +50,12 @@ impl ClientHandler for DownstreamClient {
 
 pub type Running = RunningService<RoleClient, DownstreamClient>;
 
-/// Connects and initializes; the error is a one-line reason for logs and `/health`.
-pub async fn connect(ds: &Arc<Downstream>) -> Result<Running, String> {
+/// Connects and initializes; the error's text is a one-line reason for logs and `/health`.
+pub async fn connect(ds: &Arc<Downstream>) -> Result<Running, ProxyError> {
+    let failed = |message: String| ProxyError::Downstream {
+        server: ds.name.to_string(),
+        message,
+    };
     let handler = DownstreamClient {
         downstream: Arc::downgrade(ds),
         info: ClientConfig::new(
@@ -76,7 +81,7 @@ pub async fn connect(ds: &Arc<Downstream>) -> Result<Running, String> {
             let (transport, stderr) = TokioChildProcess::builder(cmd)
                 .stderr(Stdio::piped())
                 .spawn()
-                .map_err(|e| format!("cannot start `{command}`: {e}"))?;
+                .map_err(|e| failed(format!("cannot start `{command}`: {e}")))?;
             if let Some(stderr) = stderr {
                 let server = ds.name.clone();
                 tokio::spawn(async move {
@@ -92,9 +97,9 @@ pub async fn connect(ds: &Arc<Downstream>) -> Result<Running, String> {
             let mut config = StreamableHttpClientTransportConfig::with_uri(url.as_str());
             for (name, value) in headers {
                 let name = http::HeaderName::try_from(name.as_str())
-                    .map_err(|e| format!("header name `{name}`: {e}"))?;
+                    .map_err(|e| failed(format!("header name `{name}`: {e}")))?;
                 let value = http::HeaderValue::try_from(value.as_str())
-                    .map_err(|e| format!("header `{name}` value: {e}"))?;
+                    .map_err(|e| failed(format!("header `{name}` value: {e}")))?;
                 config.custom_headers.insert(name, value);
             }
             let transport = StreamableHttpClientTransport::from_config(config);
@@ -103,10 +108,10 @@ pub async fn connect(ds: &Arc<Downstream>) -> Result<Running, String> {
     };
     match started {
         Ok(Ok(running)) => Ok(running),
-        Ok(Err(e)) => Err(format!("initialize failed: {e}")),
-        Err(_) => Err(format!(
-            "no answer to initialize within {:.1}s",
-            startup.as_secs_f64()
-        )),
+        Ok(Err(e)) => Err(failed(format!("initialize failed: {e}"))),
+        Err(_) => Err(ProxyError::Timeout {
+            server: ds.name.to_string(),
+            seconds: startup.as_secs_f64(),
+        }),
     }
 }

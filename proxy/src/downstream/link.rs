@@ -67,7 +67,7 @@ pub(super) async fn serve_link(pool: &DownstreamPool, ds: &Downstream, running: 
     });
     let first = tokio::select! {
         listing = fetch_listing(&link, ds.config.timeout) => listing,
-        _ = &mut quit => Err("connection closed while listing".to_string()),
+        _ = &mut quit => Err(ProxyError::Disconnected(ds.name.to_string())),
     };
     let reason = match first {
         Err(e) => {
@@ -95,10 +95,10 @@ pub(super) async fn serve_link(pool: &DownstreamPool, ds: &Downstream, running: 
                         }
                         Err(e) => tracing::warn!(server = %ds.name, error = %e, "re-sync failed; keeping the previous listing"),
                     },
-                    _ = pool.shutdown.cancelled() => {
+                    _ = ds.stop.cancelled() => {
                         cancel.cancel();
                         let _ = quit.await;
-                        break "gateway shutting down".to_string();
+                        break "stopped".to_string();
                     }
                 }
             }
@@ -111,7 +111,7 @@ pub(super) async fn serve_link(pool: &DownstreamPool, ds: &Downstream, running: 
 }
 
 /// Lists everything the server's capabilities say it has. Listing is idempotent, so it may retry.
-async fn fetch_listing(link: &Link, timeout: Duration) -> Result<ServerListing, String> {
+async fn fetch_listing(link: &Link, timeout: Duration) -> Result<ServerListing, ProxyError> {
     let caps = link
         .peer
         .peer_info()
@@ -119,24 +119,14 @@ async fn fetch_listing(link: &Link, timeout: Duration) -> Result<ServerListing, 
         .unwrap_or_default();
     let peer = &link.peer;
     let mut listing = ServerListing::default();
-    let err = |e: ProxyError| e.to_string();
     if caps.tools.is_some() {
-        listing.tools = link
-            .guard(timeout, peer.list_all_tools())
-            .await
-            .map_err(err)?;
+        listing.tools = link.guard(timeout, peer.list_all_tools()).await?;
     }
     if caps.prompts.is_some() {
-        listing.prompts = link
-            .guard(timeout, peer.list_all_prompts())
-            .await
-            .map_err(err)?;
+        listing.prompts = link.guard(timeout, peer.list_all_prompts()).await?;
     }
     if caps.resources.is_some() {
-        listing.resources = link
-            .guard(timeout, peer.list_all_resources())
-            .await
-            .map_err(err)?;
+        listing.resources = link.guard(timeout, peer.list_all_resources()).await?;
         // Templates are optional even for servers with resources.
         listing.resource_templates = link
             .guard(timeout, peer.list_all_resource_templates())

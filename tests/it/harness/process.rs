@@ -37,6 +37,7 @@ impl GatewayProcess {
     fn spawn(mut command: Command, dir: tempfile::TempDir) -> GatewayProcess {
         let mut child = command
             .env("UCP_HOME", super::ucp_home())
+            .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -79,6 +80,11 @@ impl GatewayProcess {
 
     pub fn mcp_url(&self) -> String {
         self.url("/mcp")
+    }
+
+    /// The gateway's temp dir (its config, `{dir}` in configs).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 
     pub fn log_text(&self) -> String {

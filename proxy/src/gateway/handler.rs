@@ -1,0 +1,296 @@
+//! rmcp's `ServerHandler` for the gateway: each method takes over the admitted exchange, runs the
+//! route phase, routes to the downstream, and finishes the exchange.
+//!
+//! Results carry `resultType: complete`; rmcp strips it again for peers older than 2026-07-28,
+//! and 2026-07-28 clients (the Python SDK 2.x) require it even though downstreams omit it.
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse,
+    Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+    ResultType, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::{NotificationContext, RequestContext};
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use ucp_config::Exposure;
+
+use super::meta::{CALL_TOOL, SEARCH_TOOL, call_tool_target, search_args, search_result};
+use super::notify::{dynamic_work, follow_changes, refresh_dynamic};
+use super::{Gateway, handoff::Admitted};
+use crate::catalog::REWRITTEN_URI_PREFIX;
+use crate::error::ProxyError;
+use crate::exchange::{Exchange, Method, SelectPurpose, SelectWork};
+use crate::pipeline::Stage;
+use crate::snapshot::Snapshot;
+
+impl<S: Stage> Gateway<S> {
+    /// `tools/call`: a meta-tool, or a downstream tool by its public name.
+    async fn call_tool_in(
+        &self,
+        snap: &Snapshot<S>,
+        ex: &mut Exchange,
+        mut request: CallToolRequestParams,
+    ) -> Result<CallToolResponse, ProxyError> {
+        if request.name == SEARCH_TOOL {
+            ex.target = Some(SEARCH_TOOL.to_string());
+            return self.search_in(snap, ex, request).await;
+        }
+        if request.name == CALL_TOOL {
+            let (name, arguments) = call_tool_target(request.arguments.take())?;
+            request.name = name.into();
+            request.arguments = arguments;
+        }
+        ex.target = Some(request.name.to_string());
+        let route = snap.catalog.route_tool(&request.name).cloned();
+        ex.server = route.as_ref().map(|r| r.server.clone());
+        snap.pipeline.route(ex).await?;
+        let route = route.ok_or_else(|| ProxyError::UnknownTool(request.name.to_string()))?;
+        request.name = route.original.into();
+        let mut response = self.shared.pool.call_tool(&route.server, request).await?;
+        if let CallToolResponse::Complete(result) = &mut response {
+            result.result_type.get_or_insert(ResultType::COMPLETE);
+        }
+        Ok(response)
+    }
+
+    /// `ucp_search_tools {query, k?}`: the selection stages answer, the handler formats.
+    async fn search_in(
+        &self,
+        snap: &Snapshot<S>,
+        ex: &mut Exchange,
+        request: CallToolRequestParams,
+    ) -> Result<CallToolResponse, ProxyError> {
+        let (query, k) = search_args(request.arguments.as_ref())?;
+        ex.select = Some(SelectWork {
+            purpose: SelectPurpose::Search,
+            query,
+            k,
+            recent: self.session.recent_calls(),
+            index: snap.index.clone().ok_or(ProxyError::IndexNotReady)?,
+            answer: None,
+            cached: false,
+        });
+        snap.pipeline.route(ex).await?;
+        let selected = ex
+            .select
+            .as_ref()
+            .and_then(|w| w.answer.clone())
+            .ok_or_else(|| ProxyError::Internal("no selection stage answered".into()))?;
+        Ok(CallToolResponse::Complete(search_result(&selected)))
+    }
+
+    /// After a search or a call, a `dynamic` session's tool set may have changed.
+    fn after_call(&self, snap: &Snapshot<S>, ex: &Exchange) {
+        if snap.config.router.exposure != Exposure::Dynamic || !ex.outcome.passed() {
+            return;
+        }
+        if let Some(work) = ex
+            .select
+            .as_ref()
+            .filter(|w| w.purpose == SelectPurpose::Search)
+        {
+            self.session.push_context(&work.query);
+        }
+        tokio::spawn(refresh_dynamic(self.shared.clone(), self.session.clone()));
+    }
+}
+
+impl<S: Stage> ServerHandler for Gateway<S> {
+    fn get_info(&self) -> ServerConfig {
+        let snap = self.shared.snapshot.load();
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_tool_list_changed()
+            .enable_prompts()
+            .enable_prompts_list_changed()
+            .enable_resources()
+            .enable_resources_list_changed()
+            .build();
+        let mut info = ServerConfig::new(capabilities);
+        info.server_info =
+            Implementation::new(snap.config.server.name.clone(), env!("CARGO_PKG_VERSION"));
+        info.instructions =
+            Some("UCP gateway: tools of several MCP servers, named {server}__{tool}.".to_string());
+        info
+    }
+
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        *self.session.peer.lock() = Some(context.peer.clone());
+        if let Some(id) = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.headers.get("mcp-session-id"))
+            .and_then(|v| v.to_str().ok())
+        {
+            self.shared.sessions.register(id, &self.session);
+        }
+        follow_changes(
+            self.shared.changes.subscribe(),
+            std::sync::Arc::downgrade(&self.session),
+            self.session.closed.clone(),
+        );
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let Admitted { mut ex, snap } = self.admitted(&context, Method::ToolsList).await?;
+        let legacy = context
+            .protocol_version()
+            .is_none_or(|v| v.as_str() < "2026-07-28");
+        let dynamic = snap.config.router.exposure == Exposure::Dynamic && legacy;
+        if dynamic {
+            ex.select = dynamic_work(&snap, &self.session);
+        }
+        let routed = snap.pipeline.route(&mut ex).await;
+        if dynamic {
+            let names = ex
+                .select
+                .as_ref()
+                .and_then(|w| w.answer.as_ref())
+                .map(|s| s.iter().map(|t| t.name.clone()).collect())
+                .unwrap_or_default();
+            *self.session.listed.lock() = Some(names);
+        }
+        let result = routed.map(|()| {
+            let tools = ex
+                .listed_tools
+                .take()
+                .unwrap_or_else(|| snap.catalog.tools.clone());
+            let mut result = ListToolsResult::with_all_items(tools);
+            result.result_type = Some(ResultType::COMPLETE);
+            result
+        });
+        self.finish(&snap, &mut ex, result).await
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let Admitted { mut ex, snap } = self.admitted(&context, Method::ToolsCall).await?;
+        let result = self.call_tool_in(&snap, &mut ex, request).await;
+        let result = self.finish(&snap, &mut ex, result).await;
+        self.after_call(&snap, &ex);
+        result
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        let Admitted { mut ex, snap } = self.admitted(&context, Method::PromptsList).await?;
+        let result = snap.pipeline.route(&mut ex).await.map(|()| {
+            let mut result = ListPromptsResult::with_all_items(snap.catalog.prompts.clone());
+            result.result_type = Some(ResultType::COMPLETE);
+            result
+        });
+        self.finish(&snap, &mut ex, result).await
+    }
+
+    async fn get_prompt(
+        &self,
+        mut request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let Admitted { mut ex, snap } = self.admitted(&context, Method::PromptsGet).await?;
+        ex.target = Some(request.name.clone());
+        let route = snap.catalog.route_prompt(&request.name).cloned();
+        ex.server = route.as_ref().map(|r| r.server.clone());
+        let result: Result<GetPromptResponse, ProxyError> = async {
+            snap.pipeline.route(&mut ex).await?;
+            let route = route.ok_or_else(|| ProxyError::UnknownPrompt(request.name.clone()))?;
+            request.name = route.original;
+            let mut response = self.shared.pool.get_prompt(&route.server, request).await?;
+            if let GetPromptResponse::Complete(result) = &mut response {
+                result.result_type.get_or_insert(ResultType::COMPLETE);
+            }
+            Ok(response)
+        }
+        .await;
+        self.finish(&snap, &mut ex, result).await
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let Admitted { mut ex, snap } = self.admitted(&context, Method::ResourcesList).await?;
+        let result = snap.pipeline.route(&mut ex).await.map(|()| {
+            let mut result = ListResourcesResult::with_all_items(snap.catalog.resources.clone());
+            result.result_type = Some(ResultType::COMPLETE);
+            result
+        });
+        self.finish(&snap, &mut ex, result).await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        let Admitted { mut ex, snap } = self
+            .admitted(&context, Method::ResourceTemplatesList)
+            .await?;
+        let result = snap.pipeline.route(&mut ex).await.map(|()| {
+            let mut result = ListResourceTemplatesResult::with_all_items(
+                snap.catalog.resource_templates.clone(),
+            );
+            result.result_type = Some(ResultType::COMPLETE);
+            result
+        });
+        self.finish(&snap, &mut ex, result).await
+    }
+
+    async fn read_resource(
+        &self,
+        mut request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let Admitted { mut ex, snap } = self.admitted(&context, Method::ResourcesRead).await?;
+        ex.target = Some(request.uri.clone());
+        let route = snap.catalog.route_resource(&request.uri);
+        ex.server = route.as_ref().map(|r| r.server.clone());
+        let result: Result<ReadResourceResponse, ProxyError> = async {
+            snap.pipeline.route(&mut ex).await?;
+            let route = route.ok_or_else(|| ProxyError::UnknownResource(request.uri.clone()))?;
+            let public_uri = std::mem::replace(&mut request.uri, route.original);
+            let mut response = self
+                .shared
+                .pool
+                .read_resource(&route.server, request)
+                .await?;
+            if let ReadResourceResponse::Complete(result) = &mut response {
+                result.result_type.get_or_insert(ResultType::COMPLETE);
+            }
+            if public_uri.starts_with(REWRITTEN_URI_PREFIX) {
+                restore_public_uri(&mut response, &public_uri);
+            }
+            Ok(response)
+        }
+        .await;
+        self.finish(&snap, &mut ex, result).await
+    }
+}
+
+/// A resource read through a rewritten URI answers with that URI, so the client sees what it asked.
+fn restore_public_uri(response: &mut ReadResourceResponse, public_uri: &str) {
+    use rmcp::model::ResourceContents;
+    if let ReadResourceResponse::Complete(result) = response {
+        for contents in &mut result.contents {
+            match contents {
+                ResourceContents::TextResourceContents { uri, .. }
+                | ResourceContents::BlobResourceContents { uri, .. } => {
+                    *uri = public_uri.to_string()
+                }
+                #[allow(unreachable_patterns)]
+                _ => {}
+            }
+        }
+    }
+}

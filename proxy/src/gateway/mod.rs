@@ -1,0 +1,165 @@
+//! The MCP server the clients talk to: one `ServerHandler` (in `handler`) that continues each
+//! admitted request through the route phase, routes it to the downstream that owns the tool,
+//! prompt or resource, and finishes it through the response stages.
+//!
+//! Both front-ends (stdio and Streamable HTTP) serve this same handler through rmcp, which owns the
+//! protocol: `initialize` and `server/discover`, version negotiation, sessions and SSE.
+
+mod handler;
+pub mod handoff;
+pub mod meta;
+mod notify;
+
+use std::sync::Arc;
+
+use rmcp::RoleServer;
+use rmcp::service::RequestContext;
+use tokio::sync::broadcast;
+
+use crate::downstream::DownstreamPool;
+use crate::error::ProxyError;
+use crate::exchange::{Exchange, Method, Outcome, Transport};
+use crate::pipeline::Stage;
+use crate::session::{SessionRegistry, SessionState};
+use crate::snapshot::{Snapshot, SnapshotCell};
+use handoff::{Admitted, HttpHandoff, StdioHandoffs};
+pub use notify::ListsChanged;
+
+/// State shared by every client session of one gateway process.
+pub struct GatewayShared<S> {
+    pub snapshot: Arc<SnapshotCell<S>>,
+    pub pool: Arc<DownstreamPool>,
+    /// Live sessions by `Mcp-Session-Id` (dynamic exposure's context endpoint).
+    pub sessions: SessionRegistry,
+    changes: broadcast::Sender<ListsChanged>,
+}
+
+impl<S: Stage> GatewayShared<S> {
+    pub fn new(snapshot: Arc<SnapshotCell<S>>, pool: Arc<DownstreamPool>) -> Arc<Self> {
+        let (changes, _) = broadcast::channel(16);
+        Arc::new(GatewayShared {
+            snapshot,
+            pool,
+            sessions: SessionRegistry::default(),
+            changes,
+        })
+    }
+
+    /// `POST /v1/sessions/{id}/context`: adds context to a live session; false if there is none.
+    pub fn push_context(self: &Arc<Self>, session_id: &str, text: &str) -> bool {
+        let Some(session) = self.sessions.get(session_id) else {
+            return false;
+        };
+        session.push_context(text);
+        tokio::spawn(notify::refresh_dynamic(self.clone(), session));
+        true
+    }
+
+    /// Tells every connected client session which lists changed.
+    pub fn notify(&self, changed: ListsChanged) {
+        if changed.any() {
+            let _ = self.changes.send(changed);
+        }
+    }
+}
+
+/// One client session's handler. The HTTP front makes one per session by cloning: a clone shares
+/// the gateway but starts a new session (its own usage memory and notification task).
+pub struct Gateway<S> {
+    shared: Arc<GatewayShared<S>>,
+    transport: Transport,
+    session: Arc<SessionState>,
+    /// stdio: requests the front admitted, waiting for this handler.
+    stdio: Option<Arc<StdioHandoffs<S>>>,
+}
+
+impl<S> Clone for Gateway<S> {
+    fn clone(&self) -> Self {
+        Gateway {
+            shared: self.shared.clone(),
+            transport: self.transport,
+            session: Arc::default(),
+            stdio: self.stdio.clone(),
+        }
+    }
+}
+
+impl<S: Stage> Gateway<S> {
+    pub fn new(shared: Arc<GatewayShared<S>>, transport: Transport) -> Self {
+        Gateway {
+            shared,
+            transport,
+            session: Arc::default(),
+            stdio: None,
+        }
+    }
+
+    /// The stdio front's handler: takes the requests the front admitted from `handoffs`.
+    pub fn with_stdio_handoffs(mut self, handoffs: Arc<StdioHandoffs<S>>) -> Self {
+        self.stdio = Some(handoffs);
+        self
+    }
+
+    pub fn shared(&self) -> &Arc<GatewayShared<S>> {
+        &self.shared
+    }
+
+    /// The request the front admitted; without a front (an embedder serving rmcp directly) the
+    /// request is admitted here, so no request skips the stages.
+    async fn admitted(
+        &self,
+        context: &RequestContext<RoleServer>,
+        method: Method,
+    ) -> Result<Admitted<S>, rmcp::ErrorData> {
+        let parts = context.extensions.get::<http::request::Parts>();
+        let handed = match parts {
+            Some(parts) => parts
+                .extensions
+                .get::<HttpHandoff<S>>()
+                .and_then(HttpHandoff::take),
+            None => self.stdio.as_ref().and_then(|s| s.take(&context.id)),
+        };
+        let mut admitted = match handed {
+            Some(admitted) => admitted,
+            None => {
+                let snap = self.shared.snapshot.load_full();
+                let mut ex = Exchange::new(self.transport, method);
+                if let Err(error) = snap.pipeline.admit(&mut ex).await {
+                    snap.pipeline.finish(&mut ex).await;
+                    return Err(error.to_mcp());
+                }
+                Admitted { ex, snap }
+            }
+        };
+        let ex = &mut admitted.ex;
+        ex.method = method;
+        ex.session = Some(self.session.clone());
+        ex.catalog = Some(admitted.snap.catalog.clone());
+        if ex.session_id.is_none() {
+            ex.session_id = parts
+                .and_then(|p| p.headers.get("mcp-session-id"))
+                .and_then(|v| v.to_str().ok())
+                .map(Arc::from);
+        }
+        Ok(admitted)
+    }
+
+    /// Records how the request ended and runs the response stages.
+    async fn finish<T>(
+        &self,
+        snap: &Snapshot<S>,
+        ex: &mut Exchange,
+        result: Result<T, ProxyError>,
+    ) -> Result<T, rmcp::ErrorData> {
+        let result = result.map_err(|e| e.to_mcp());
+        ex.answered(match &result {
+            Ok(_) => Outcome::Ok,
+            Err(e) => Outcome::Failed {
+                code: e.code.0,
+                message: e.message.to_string(),
+            },
+        });
+        snap.pipeline.finish(ex).await;
+        result
+    }
+}

@@ -1,0 +1,51 @@
+//! Streaming rmcp's response back through pingora frame by frame (chunked on HTTP/1.1), which is
+//! what makes SSE and the GET notification stream work.
+
+use http::header;
+use http_body_util::BodyExt;
+use pingora_core::protocols::http::ServerSession;
+use pingora_core::server::ShutdownWatch;
+use pingora_http::ResponseHeader;
+
+/// Writes `response` to the client; returns its status. Stops early when the gateway shuts down
+/// or the client goes away.
+pub(super) async fn stream_back<B>(
+    session: &mut ServerSession,
+    response: http::Response<B>,
+    shutdown: &ShutdownWatch,
+) -> http::StatusCode
+where
+    B: http_body::Body<Data = bytes::Bytes> + Unpin,
+{
+    let (parts, mut body) = response.into_parts();
+    let status = parts.status;
+    let mut header = ResponseHeader::from(parts);
+    let framing = match http_body::Body::size_hint(&body).exact() {
+        Some(len) => header.insert_header(header::CONTENT_LENGTH, len.to_string()),
+        None if !session.is_http2() => header.insert_header(header::TRANSFER_ENCODING, "chunked"),
+        None => Ok(()),
+    };
+    if framing.is_err()
+        || session
+            .write_response_header(Box::new(header))
+            .await
+            .is_err()
+    {
+        return status;
+    }
+    let mut shutdown = shutdown.clone();
+    loop {
+        let frame = tokio::select! {
+            frame = body.frame() => frame,
+            _ = shutdown.changed() => None,
+        };
+        let Some(Ok(frame)) = frame else { break };
+        if let Ok(data) = frame.into_data()
+            && session.write_response_body(data, false).await.is_err()
+        {
+            return status; // the client went away
+        }
+    }
+    let _ = session.finish_body().await;
+    status
+}

@@ -1,0 +1,82 @@
+//! The REST endpoints for agent frameworks that see the prompt: `POST /v1/select` and
+//! `POST /v1/sessions/{id}/context`. Both run after admission, like every request.
+
+use std::sync::Arc;
+
+use http::StatusCode;
+use pingora_core::protocols::http::ServerSession;
+use serde_json::{Value, json};
+
+use super::Plain;
+use crate::error::ProxyError;
+use crate::exchange::{Exchange, SelectPurpose, SelectWork};
+use crate::gateway::GatewayShared;
+use crate::pipeline::Stage;
+use crate::snapshot::Snapshot;
+
+/// `{"context": "..."}` of either endpoint.
+fn context_of(body: &[u8]) -> Result<(String, Value), ProxyError> {
+    let request: Value =
+        serde_json::from_slice(body).map_err(|e| ProxyError::BadBody(e.to_string()))?;
+    let context = request
+        .get("context")
+        .and_then(Value::as_str)
+        .filter(|c| !c.trim().is_empty())
+        .ok_or_else(|| ProxyError::InvalidParams("`context` must be a non-empty string".into()))?
+        .to_string();
+    Ok((context, request))
+}
+
+/// `POST /v1/select {"context": "...", "k": 5}`: ranked tools with each signal's score.
+pub(super) async fn select<S: Stage>(
+    snap: &Snapshot<S>,
+    ex: &mut Exchange,
+    body: &[u8],
+) -> Result<Plain, ProxyError> {
+    let (query, request) = context_of(body)?;
+    let k = request.get("k").and_then(Value::as_u64).map(|k| k as usize);
+    ex.select = Some(SelectWork {
+        purpose: SelectPurpose::Select,
+        query,
+        k,
+        recent: Vec::new(),
+        index: snap.index.clone().ok_or(ProxyError::IndexNotReady)?,
+        answer: None,
+        cached: false,
+    });
+    ex.catalog = Some(snap.catalog.clone());
+    snap.pipeline.route(ex).await?;
+    let tools = ex
+        .select
+        .as_ref()
+        .and_then(|w| w.answer.clone())
+        .ok_or_else(|| ProxyError::Internal("no selection stage answered".into()))?;
+    Ok(Plain::json(StatusCode::OK, &json!({ "tools": *tools })))
+}
+
+/// `POST /v1/sessions/{id}/context {"context": "..."}`: context for a session's dynamic tools.
+pub(super) fn push_context<S: Stage>(
+    shared: &Arc<GatewayShared<S>>,
+    session: &ServerSession,
+    body: &[u8],
+) -> Result<Plain, ProxyError> {
+    let path = session.req_header().uri.path();
+    let id = session_context_id(path).ok_or_else(|| ProxyError::NotFound(path.to_string()))?;
+    let (text, _) = context_of(body)?;
+    if shared.push_context(id, &text) {
+        Ok(Plain::json(
+            StatusCode::OK,
+            &json!({"session": id, "accepted": true}),
+        ))
+    } else {
+        Err(ProxyError::NotFound(format!("no live session {id}")))
+    }
+}
+
+/// The `{id}` of `/v1/sessions/{id}/context`: one non-empty path segment.
+pub(super) fn session_context_id(path: &str) -> Option<&str> {
+    let id = path
+        .strip_prefix("/v1/sessions/")?
+        .strip_suffix("/context")?;
+    (!id.is_empty() && !id.contains('/')).then_some(id)
+}

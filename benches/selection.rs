@@ -227,7 +227,11 @@ fn bench(c: &mut Criterion) {
         let listing = listings.entry(server).or_default();
         std::sync::Arc::make_mut(listing).tools.push(tool);
     }
-    let catalog = std::sync::Arc::new(ucp_proxy::Catalog::build(&listings, "__"));
+    let catalog = std::sync::Arc::new(ucp_proxy::Catalog::build(
+        &listings,
+        &ucp_proxy::Naming::uniform("__"),
+        None,
+    ));
     let shared = ucp_filters::Shared::new(None, None, 1000, 64 << 20, Default::default()).unwrap();
     let config = ucp_config::parse("router: {mode: keyword}\n", &|_| None)
         .unwrap()

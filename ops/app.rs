@@ -11,7 +11,7 @@ use ucp_config::Config;
 use ucp_filters::FilterStage;
 use ucp_index::{Store, ToolIndex};
 use ucp_proxy::{
-    Backoff, Catalog, DownstreamPool, GatewayShared, ListsChanged, Snapshot, SnapshotWriter,
+    Backoff, Catalog, DownstreamPool, GatewayShared, ListsChanged, Naming, Snapshot, SnapshotWriter,
 };
 
 pub struct App {
@@ -43,7 +43,7 @@ impl App {
         let filters = Arc::new(filters_shared(&config)?);
         let pool = DownstreamPool::start(&config.downstream_servers, Backoff::default());
         let pool_changes = pool.subscribe();
-        let catalog = Catalog::build(&pool.listings(), &config.router.separator);
+        let catalog = Catalog::build(&pool.listings(), &Naming::from_config(&config), None);
         let pipeline = Arc::new(ucp_filters::build(&config, &filters));
         tracing::info!(stages = ?pipeline.stage_names(), "request pipeline");
         let (writer, cell) = SnapshotWriter::new(Snapshot {
@@ -125,15 +125,18 @@ impl SnapshotTask {
     /// tells client sessions what changed. True when the tools changed.
     fn swap_catalog(&mut self) -> bool {
         let old = self.writer.current();
-        let catalog = Catalog::build(&self.pool.listings(), &old.config.router.separator);
+        let catalog = Catalog::build(
+            &self.pool.listings(),
+            &Naming::from_config(&old.config),
+            Some(&old.catalog),
+        );
         for c in catalog
             .collisions
             .iter()
             .filter(|c| !old.catalog.collisions.contains(c))
         {
             tracing::warn!(kind = c.kind, name = %c.wanted, kept_server = %c.kept.server, kept = %c.kept.original,
-                renamed_server = %c.renamed.server, renamed = %c.renamed.original, renamed_to = %c.renamed_to,
-                "name collision: both kept, the second under another name");
+                other_server = %c.other.server, other = %c.other.original, "name collision: {c}");
         }
         let changed = ListsChanged {
             tools: old.catalog.tools != catalog.tools,

@@ -71,6 +71,15 @@ impl Ops {
             },
         });
         let mut body = body;
+        if !snap.catalog.collisions.is_empty() {
+            let shown: Vec<String> = snap
+                .catalog
+                .collisions
+                .iter()
+                .map(|c| c.to_string())
+                .collect();
+            body["name_collisions"] = json!(shown);
+        }
         if indexing {
             let progress = &self.app.indexing;
             body["metrics"]["indexing"] = json!({

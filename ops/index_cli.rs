@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use ucp_config::Config;
 use ucp_filters::{Shared, build_index, server_tags};
 use ucp_proxy::{
-    Backoff, Catalog, DownstreamPool, Exchange, LinkState, Method, SelectPurpose, SelectWork,
-    Transport,
+    Backoff, Catalog, DownstreamPool, Exchange, LinkState, Method, Naming, SelectPurpose,
+    SelectWork, Transport,
 };
 
 /// How long the commands wait for servers to connect.
@@ -108,7 +108,11 @@ fn run(
                 eprintln!("warning: {} is not connected: {reason}", ds.name);
             }
         }
-        let catalog = Arc::new(Catalog::build(&pool.listings(), &config.router.separator));
+        let catalog = Arc::new(Catalog::build(
+            &pool.listings(),
+            &Naming::from_config(&config),
+            None,
+        ));
         let outcome = work(&config, &catalog, &shared).await;
         pool.shutdown();
         tokio::time::sleep(Duration::from_millis(200)).await;

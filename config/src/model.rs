@@ -320,8 +320,12 @@ impl Default for RedisConfig {
 /// One MCP server behind the gateway.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DownstreamConfig {
-    /// 1..=32 of `[A-Za-z0-9_-]`, unique; becomes the tool-name prefix.
+    /// 1..=32 of `[A-Za-z0-9_-]`, unique.
     pub name: String,
+    /// What the server's tool and prompt names are published under: `prefix` + the server's own
+    /// name. Defaults to the server's name plus `router.separator`; empty publishes the names as
+    /// the server has them. Unique among servers unless empty.
+    pub prefix: String,
     pub transport: DownstreamTransport,
     pub tags: Vec<String>,
     pub timeout: Duration,

@@ -132,6 +132,7 @@ pub(crate) struct RawRedis {
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct RawDownstream {
     pub name: Option<String>,
+    pub prefix: Option<String>,
     pub transport: Option<String>,
     pub command: Option<String>,
     pub args: Option<Vec<String>>,

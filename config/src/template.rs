@@ -125,8 +125,10 @@ session:
   # Seconds of inactivity before a session expires.
   ttl: 86400
 
-# MCP servers behind the gateway. Each one's tools appear as <name><separator><tool>.
-# Keys: name (1-32 of [A-Za-z0-9_-], unique), transport (stdio or http; inferred from command or url),
+# MCP servers behind the gateway. Each one's tools and prompts appear as <prefix><tool>, where
+# prefix defaults to <name><separator>; prefix: "" publishes the server's own names (a name two
+# servers publish stays with the first and is held back from the other, with a warning).
+# Keys: name (1-32 of [A-Za-z0-9_-], unique), prefix, transport (stdio or http; inferred from command or url),
 # command, args, env, cwd (stdio); url, headers (http); tags, timeout (seconds, default 30), enabled.
 downstream_servers:
   - name: everything

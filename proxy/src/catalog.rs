@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use rmcp::model::{Prompt, Resource, ResourceTemplate, Tool};
 
-use crate::names;
+use crate::names::{self, Naming};
 
 /// What one downstream server lists.
 #[derive(Debug, Clone, Default)]
@@ -27,14 +27,41 @@ pub struct Route {
     pub original: String,
 }
 
-/// Two downstream items that wanted the same public name; the second got `renamed_to`.
+/// Two downstream items that wanted the same public name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Collision {
     pub kind: &'static str,
     pub wanted: String,
+    /// The item that has the name.
     pub kept: Route,
-    pub renamed: Route,
-    pub renamed_to: String,
+    /// The item that wanted it too.
+    pub other: Route,
+    pub resolution: Resolution,
+}
+
+/// What became of [`Collision::other`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// Published under another name: two names of one server that sanitize alike, or a resource
+    /// URI another server already uses.
+    Renamed(String),
+    /// Not published: another server publishes the name. The item comes back when the name is free.
+    HeldBack,
+}
+
+impl std::fmt::Display for Collision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (kept, other) = (&self.kept, &self.other);
+        write!(
+            f,
+            "{} `{}`: {}/{} has it; {}/{} ",
+            self.kind, self.wanted, kept.server, kept.original, other.server, other.original
+        )?;
+        match &self.resolution {
+            Resolution::Renamed(to) => write!(f, "is published as `{to}`"),
+            Resolution::HeldBack => write!(f, "is held back"),
+        }
+    }
 }
 
 /// The gateway's view of everything all connected servers offer.
@@ -59,26 +86,43 @@ pub struct Catalog {
 /// The scheme used for a resource URI that another server already uses.
 pub const REWRITTEN_URI_PREFIX: &str = "ucp://";
 
+type Owners = HashMap<(&'static str, String), Route>;
+
 impl Catalog {
     /// Builds the catalog from each server's listing. Servers are visited in name order and items in
-    /// their listed order, so the same listings always give the same names.
-    pub fn build(listings: &BTreeMap<Arc<str>, Arc<ServerListing>>, separator: &str) -> Catalog {
+    /// their listed order, so the same listings always give the same names. A tool or prompt name
+    /// that two servers publish stays with the server that had it in `previous`, else with the one
+    /// first in the config; the other server's item is held back.
+    pub fn build(
+        listings: &BTreeMap<Arc<str>, Arc<ServerListing>>,
+        naming: &Naming,
+        previous: Option<&Catalog>,
+    ) -> Catalog {
+        let owners = owners(listings, naming, previous);
         let mut catalog = Catalog::default();
         for (server, listing) in listings {
-            catalog
-                .tools_per_server
-                .insert(server.clone(), listing.tools.len());
+            let prefix = naming.prefix(server);
+            let mut tools = 0;
             for tool in &listing.tools {
-                let public = catalog.claim_name("tool", server, &tool.name, separator);
+                let Some(public) = catalog.claim_name("tool", server, &tool.name, &prefix, &owners)
+                else {
+                    continue;
+                };
                 let mut tool = tool.clone();
                 catalog
                     .tool_positions
                     .insert(public.clone(), catalog.tools.len());
                 tool.name = public.into();
                 catalog.tools.push(tool);
+                tools += 1;
             }
+            catalog.tools_per_server.insert(server.clone(), tools);
             for prompt in &listing.prompts {
-                let public = catalog.claim_name("prompt", server, &prompt.name, separator);
+                let Some(public) =
+                    catalog.claim_name("prompt", server, &prompt.name, &prefix, &owners)
+                else {
+                    continue;
+                };
                 let mut prompt = prompt.clone();
                 prompt.name = public;
                 catalog.prompts.push(prompt);
@@ -95,25 +139,25 @@ impl Catalog {
                         kind: "resource",
                         wanted: resource.uri.clone(),
                         kept,
-                        renamed: route.clone(),
-                        renamed_to: renamed_to.clone(),
+                        other: route.clone(),
+                        resolution: Resolution::Renamed(renamed_to.clone()),
                     });
                     resource.uri = renamed_to;
                 }
-                resource.name = names::namespaced(server, &resource.name, separator);
+                resource.name = names::public_name(&prefix, server, &resource.name);
                 catalog.resource_routes.insert(resource.uri.clone(), route);
                 catalog.resources.push(resource);
             }
             for template in &listing.resource_templates {
                 let mut template = template.clone();
-                let prefix = template
+                let literal = template
                     .uri_template
                     .split('{')
                     .next()
                     .unwrap_or_default()
                     .to_string();
-                catalog.template_prefixes.push((prefix, server.clone()));
-                template.name = names::namespaced(server, &template.name, separator);
+                catalog.template_prefixes.push((literal, server.clone()));
+                template.name = names::public_name(&prefix, server, &template.name);
                 catalog.resource_templates.push(template);
             }
         }
@@ -123,30 +167,44 @@ impl Catalog {
         catalog
     }
 
+    /// The public name for `original`, or `None` when another server owns it (held back).
     fn claim_name(
         &mut self,
         kind: &'static str,
         server: &Arc<str>,
         original: &str,
-        sep: &str,
-    ) -> String {
-        let routes = match kind {
-            "tool" => &mut self.tool_routes,
-            _ => &mut self.prompt_routes,
-        };
+        prefix: &str,
+        owners: &Owners,
+    ) -> Option<String> {
         let route = Route {
             server: server.clone(),
             original: original.to_string(),
         };
-        let wanted = names::namespaced(server, original, sep);
-        if !routes.contains_key(&wanted) {
-            routes.insert(wanted.clone(), route);
-            return wanted;
+        let wanted = names::public_name(prefix, server, original);
+        if let Some(owner) = owners.get(&(kind, wanted.clone()))
+            && owner.server != *server
+        {
+            self.collisions.push(Collision {
+                kind,
+                wanted,
+                kept: owner.clone(),
+                other: route,
+                resolution: Resolution::HeldBack,
+            });
+            return None;
         }
-        let kept = routes[&wanted].clone();
+        let routes = match kind {
+            "tool" => &mut self.tool_routes,
+            _ => &mut self.prompt_routes,
+        };
+        let Some(kept) = routes.get(&wanted).cloned() else {
+            routes.insert(wanted.clone(), route);
+            return Some(wanted);
+        };
+        // The same server lists two names that sanitize alike: both stay, the second renamed.
         let mut salt = 1;
         let renamed_to = loop {
-            let candidate = names::disambiguated(server, original, sep, salt);
+            let candidate = names::disambiguated(prefix, server, original, salt);
             if !routes.contains_key(&candidate) {
                 break candidate;
             }
@@ -157,10 +215,18 @@ impl Catalog {
             kind,
             wanted,
             kept,
-            renamed: route,
-            renamed_to: renamed_to.clone(),
+            other: route,
+            resolution: Resolution::Renamed(renamed_to.clone()),
         });
-        renamed_to
+        Some(renamed_to)
+    }
+
+    /// The item that published `public` in this catalog.
+    fn owner_of(&self, kind: &str, public: &str) -> Option<&Route> {
+        match kind {
+            "tool" => self.tool_routes.get(public),
+            _ => self.prompt_routes.get(public),
+        }
     }
 
     pub fn route_tool(&self, public: &str) -> Option<&Route> {
@@ -195,6 +261,53 @@ impl Catalog {
     pub fn tool_count(&self) -> usize {
         self.tools.len()
     }
+}
+
+/// For each tool or prompt name that more than one server wants: which server's item gets it.
+fn owners(
+    listings: &BTreeMap<Arc<str>, Arc<ServerListing>>,
+    naming: &Naming,
+    previous: Option<&Catalog>,
+) -> Owners {
+    let mut wanted: HashMap<(&'static str, String), Vec<Route>> = HashMap::new();
+    for (server, listing) in listings {
+        let prefix = naming.prefix(server);
+        let items = listing
+            .tools
+            .iter()
+            .map(|t| ("tool", t.name.as_ref()))
+            .chain(listing.prompts.iter().map(|p| ("prompt", p.name.as_str())));
+        for (kind, original) in items {
+            let claimants = wanted
+                .entry((kind, names::public_name(&prefix, server, original)))
+                .or_default();
+            if claimants.iter().all(|r| r.server != *server) {
+                claimants.push(Route {
+                    server: server.clone(),
+                    original: original.to_string(),
+                });
+            }
+        }
+    }
+    wanted
+        .into_iter()
+        .filter(|(_, claimants)| claimants.len() > 1)
+        .map(|((kind, name), claimants)| {
+            let had_it = previous
+                .and_then(|p| p.owner_of(kind, &name))
+                .and_then(|old| claimants.iter().find(|r| r.server == old.server));
+            let owner = had_it
+                .or_else(|| {
+                    claimants.iter().min_by(|a, b| {
+                        (naming.rank(&a.server), &a.server)
+                            .cmp(&(naming.rank(&b.server), &b.server))
+                    })
+                })
+                .cloned()
+                .expect("two or more claimants");
+            ((kind, name), owner)
+        })
+        .collect()
 }
 
 #[cfg(test)]

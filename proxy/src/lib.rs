@@ -17,7 +17,7 @@ pub mod stdio;
 #[cfg(test)]
 mod testing;
 
-pub use catalog::{Catalog, Collision, Route, ServerListing};
+pub use catalog::{Catalog, Collision, Resolution, Route, ServerListing};
 pub use downstream::{Backoff, DownstreamPool, LinkState};
 pub use error::{ProxyError, Refusal};
 pub use exchange::{
@@ -26,5 +26,6 @@ pub use exchange::{
 };
 pub use gateway::meta::{CALL_TOOL, SEARCH_TOOL};
 pub use gateway::{Gateway, GatewayShared, ListsChanged};
+pub use names::Naming;
 pub use pipeline::{Flow, Pipeline, Stage};
 pub use snapshot::{Snapshot, SnapshotCell, SnapshotWriter};

@@ -64,7 +64,11 @@ pub fn probe_gateway(log: &Arc<Mutex<Vec<String>>>, transport: Transport) -> Gat
     let pool = DownstreamPool::start(&[], Backoff::default());
     let (writer, cell) = SnapshotWriter::new(Snapshot {
         config: Arc::new(ucp_config::Config::default()),
-        catalog: Arc::new(Catalog::build(&BTreeMap::new(), "__")),
+        catalog: Arc::new(Catalog::build(
+            &BTreeMap::new(),
+            &crate::Naming::uniform("__"),
+            None,
+        )),
         tools_generation: 1,
         pipeline: Arc::new(Pipeline::new(vec![Probe { log: log.clone() }])),
         index: None,

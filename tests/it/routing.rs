@@ -2,6 +2,8 @@
 //! stdio and over Streamable HTTP, mcp-server-time over stdio, plus name collisions and a server
 //! that cannot start.
 
+use std::time::Duration;
+
 use serde_json::json;
 
 use crate::harness::*;
@@ -120,6 +122,80 @@ async fn colliding_names_are_reported_and_both_tools_stay_callable() {
     assert!(
         logs.contains("name collision") && logs.contains(&other),
         "{logs}"
+    );
+    client.cancel().await.ok();
+}
+
+/// Two servers with `prefix: ""` that publish one name: the first in the config keeps it, the
+/// other's item is held back (logged, in /health), and a later catalog change never takes a
+/// published name away from its server.
+#[tokio::test(flavor = "multi_thread")]
+async fn own_names_two_servers_share_stay_with_one_and_are_held_back_from_the_other() {
+    let fixture = repo_file("tests/fixtures/named_tools_server.py");
+    let server = |name: &str, tools: &[&str]| {
+        let mut args = vec![fixture.as_str()];
+        args.extend_from_slice(tools);
+        stdio_server(name, &python_bin(), &args).replace(
+            "    timeout: 20\n",
+            &format!("    timeout: 20\n    prefix: \"\"\n    env: {{NAMED_TOOLS_LABEL: {name}}}\n"),
+        )
+    };
+    let config = http_config(
+        &[
+            server("one", &["shared", "a_only"]),
+            server("two", &["shared", "b_only"]),
+        ],
+        "",
+    );
+    let gw = GatewayProcess::start(&config);
+    wait_connected(&gw.url(""), &["one", "two"]).await;
+    let client = connect_http(&gw.mcp_url()).await;
+    let mut names = tool_names(&client).await;
+    names.sort();
+    assert_eq!(
+        names,
+        ["a_only", "b_only", "grow", "shared"],
+        "each name once"
+    );
+    assert_eq!(
+        call_text(&client, "shared", json!({"text": "x"}))
+            .await
+            .unwrap(),
+        "one:shared says x",
+        "the first server in the config keeps the name"
+    );
+    assert_eq!(
+        call_text(&client, "b_only", json!({"text": "y"}))
+            .await
+            .unwrap(),
+        "two:b_only says y"
+    );
+    let (_, health) = get_json(&gw.url("/health")).await;
+    let held = health["name_collisions"].to_string();
+    assert!(
+        held.contains("two/shared is held back") && held.contains("two/grow is held back"),
+        "{health}"
+    );
+
+    // `one` now adds `b_only`, which `two` publishes: `two` keeps it.
+    call_text(&client, "grow", json!({"text": "b_only"}))
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(20),
+        "the new collision is logged",
+        || async {
+            gw.log_text()
+                .contains("one/b_only is held back")
+                .then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        call_text(&client, "b_only", json!({"text": "z"}))
+            .await
+            .unwrap(),
+        "two:b_only says z"
     );
     client.cancel().await.ok();
 }

@@ -1,4 +1,5 @@
-//! Validation of `downstream_servers`: names, transport inference, per-transport keys, duplicates.
+//! Validation of `downstream_servers`: names, prefixes, transport inference, per-transport keys,
+//! duplicates.
 
 use std::collections::BTreeMap;
 
@@ -11,17 +12,25 @@ use super::{is_name_chars, seconds};
 /// Longest server name: it prefixes every tool name, which must stay within 64 characters.
 const MAX_NAME_LEN: usize = 32;
 
-pub(super) fn servers(raw: Vec<RawDownstream>, p: &mut Problems) -> Vec<DownstreamConfig> {
+/// Longest prefix: with it, a 32-character name still fits the 64-character limit.
+const MAX_PREFIX_LEN: usize = 32;
+
+pub(super) fn servers(
+    raw: Vec<RawDownstream>,
+    separator: &str,
+    p: &mut Problems,
+) -> Vec<DownstreamConfig> {
     let servers: Vec<DownstreamConfig> = raw
         .into_iter()
         .enumerate()
-        .map(|(i, server)| one(server, &format!("downstream_servers[{i}]"), p))
+        .map(|(i, server)| one(server, &format!("downstream_servers[{i}]"), separator, p))
         .collect();
     duplicates(&servers, p);
+    shared_prefixes(&servers, p);
     servers
 }
 
-fn one(raw: RawDownstream, base: &str, p: &mut Problems) -> DownstreamConfig {
+fn one(raw: RawDownstream, base: &str, separator: &str, p: &mut Problems) -> DownstreamConfig {
     let name = match raw.name.clone() {
         None => {
             p.push(format!("{base}.name"), "required");
@@ -86,8 +95,27 @@ fn one(raw: RawDownstream, base: &str, p: &mut Problems) -> DownstreamConfig {
         .and_then(|t| seconds(t, &format!("{base}.timeout"), p))
         .unwrap_or(DEFAULT_DOWNSTREAM_TIMEOUT);
 
+    let prefix = match raw.prefix {
+        Some(prefix) => {
+            if !prefix.is_empty() && !is_name_chars(&prefix) {
+                p.push(
+                    format!("{base}.prefix"),
+                    "must match [A-Za-z0-9_-]* (empty: the server's own names)",
+                );
+            } else if prefix.len() > MAX_PREFIX_LEN {
+                p.push(
+                    format!("{base}.prefix"),
+                    format!("must be at most {MAX_PREFIX_LEN} characters"),
+                );
+            }
+            prefix
+        }
+        None => format!("{name}{separator}"),
+    };
+
     DownstreamConfig {
         name,
+        prefix,
         transport,
         tags,
         timeout,
@@ -228,6 +256,31 @@ fn duplicates(servers: &[DownstreamConfig], p: &mut Problems) {
             format!("downstream_servers[{}].name", at[0]),
             format!("duplicate name \"{name}\" (also {})", others.join(", ")),
         );
+    }
+}
+
+/// Two enabled servers with one non-empty prefix would publish each other's names: an error naming
+/// both. Empty prefixes may repeat; a name two of them publish is held back from the later one
+/// when the catalog is built, with a warning.
+fn shared_prefixes(servers: &[DownstreamConfig], p: &mut Problems) {
+    let mut first: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, server) in servers.iter().enumerate() {
+        if server.prefix.is_empty() || !server.enabled || server.name.is_empty() {
+            continue;
+        }
+        match first.get(server.prefix.as_str()) {
+            None => {
+                first.insert(&server.prefix, i);
+            }
+            Some(&j) if servers[j].name != server.name => p.push(
+                format!("downstream_servers[{i}].prefix"),
+                format!(
+                    "\"{}\" is also the prefix of downstream_servers[{j}] ({}): {} and {} would publish the same names",
+                    server.prefix, servers[j].name, servers[j].name, server.name
+                ),
+            ),
+            Some(_) => {}
+        }
     }
 }
 

@@ -40,7 +40,7 @@ fn catalog() -> Catalog {
             ..Default::default()
         }),
     );
-    Catalog::build(&listings, "__")
+    Catalog::build(&listings, &ucp_proxy::Naming::uniform("__"), None)
 }
 
 fn config(ttl: &str) -> ucp_config::Config {

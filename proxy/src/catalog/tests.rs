@@ -24,7 +24,8 @@ fn listings(entries: &[(&str, &[&str])]) -> BTreeMap<Arc<str>, Arc<ServerListing
 fn tools_are_namespaced_and_routed_to_their_original_name() {
     let catalog = Catalog::build(
         &listings(&[("time", &["get_current_time"]), ("e", &["echo"])]),
-        "__",
+        &Naming::uniform("__"),
+        None,
     );
     let names: Vec<_> = catalog.tools.iter().map(|t| t.name.to_string()).collect();
     assert_eq!(names, ["e__echo", "time__get_current_time"]);
@@ -36,26 +37,33 @@ fn tools_are_namespaced_and_routed_to_their_original_name() {
 
 #[test]
 fn sanitizing_collisions_are_reported_and_both_tools_stay_callable() {
-    let catalog = Catalog::build(&listings(&[("s", &["a.b", "a_b"])]), "__");
+    let catalog = Catalog::build(
+        &listings(&[("s", &["a.b", "a_b"])]),
+        &Naming::uniform("__"),
+        None,
+    );
     assert_eq!(catalog.tools.len(), 2);
     assert_eq!(catalog.collisions.len(), 1);
     let c = &catalog.collisions[0];
     assert_eq!(c.wanted, "s__a_b");
     assert_eq!(c.kept.original, "a.b");
-    assert_eq!(c.renamed.original, "a_b");
-    assert_eq!(catalog.route_tool(&c.renamed_to).unwrap().original, "a_b");
+    assert_eq!(c.other.original, "a_b");
+    let Resolution::Renamed(to) = &c.resolution else {
+        panic!("renamed expected: {c}")
+    };
+    assert_eq!(catalog.route_tool(to).unwrap().original, "a_b");
     assert_eq!(catalog.route_tool("s__a_b").unwrap().original, "a.b");
 }
 
 #[test]
 fn the_same_listings_always_give_the_same_names() {
     let l = listings(&[("s", &["a.b", "a_b", "a-b"]), ("t", &["x"])]);
-    let one: Vec<_> = Catalog::build(&l, "__")
+    let one: Vec<_> = Catalog::build(&l, &Naming::uniform("__"), None)
         .tools
         .iter()
         .map(|t| t.name.to_string())
         .collect();
-    let two: Vec<_> = Catalog::build(&l, "__")
+    let two: Vec<_> = Catalog::build(&l, &Naming::uniform("__"), None)
         .tools
         .iter()
         .map(|t| t.name.to_string())
@@ -65,9 +73,83 @@ fn the_same_listings_always_give_the_same_names() {
 
 #[test]
 fn tools_are_found_by_public_name() {
-    let catalog = Catalog::build(&listings(&[("s", &["a.b", "a_b"])]), "__");
+    let catalog = Catalog::build(
+        &listings(&[("s", &["a.b", "a_b"])]),
+        &Naming::uniform("__"),
+        None,
+    );
     for tool in &catalog.tools {
         assert_eq!(catalog.tool(&tool.name).map(|t| &t.name), Some(&tool.name));
     }
     assert!(catalog.tool("a.b").is_none());
+}
+
+fn naming(yaml: &str) -> Naming {
+    let config = ucp_config::parse(yaml, &|_| None).expect("config").config;
+    Naming::from_config(&config)
+}
+
+#[test]
+fn an_empty_prefix_publishes_the_servers_own_names() {
+    let n = naming(
+        "downstream_servers:\n  - {name: conf, command: x, prefix: \"\"}\n  - {name: t, command: x}\n",
+    );
+    let catalog = Catalog::build(
+        &listings(&[("conf", &["test_simple_text"]), ("t", &["now"])]),
+        &n,
+        None,
+    );
+    let names: Vec<_> = catalog.tools.iter().map(|t| t.name.to_string()).collect();
+    assert_eq!(names, ["test_simple_text", "t__now"]);
+    assert_eq!(
+        catalog.route_tool("test_simple_text").unwrap().original,
+        "test_simple_text"
+    );
+}
+
+#[test]
+fn a_name_two_servers_publish_stays_with_the_first_in_the_config_and_is_held_back_from_the_other() {
+    // `z` comes first in the config although `a` sorts first by name.
+    let n = naming(
+        "downstream_servers:\n  - {name: z, command: x, prefix: \"\"}\n  - {name: a, command: x, prefix: \"\"}\n",
+    );
+    let l = listings(&[("a", &["echo", "only_a"]), ("z", &["echo"])]);
+    let catalog = Catalog::build(&l, &n, None);
+    assert_eq!(&*catalog.route_tool("echo").unwrap().server, "z");
+    assert!(catalog.route_tool("only_a").is_some());
+    assert_eq!(catalog.tools.len(), 2, "a's echo is not listed");
+    assert_eq!(catalog.tools_per_server[&Arc::<str>::from("a")], 1);
+    let c = &catalog.collisions[0];
+    assert_eq!((&*c.kept.server, &*c.other.server), ("z", "a"));
+    assert_eq!(c.resolution, Resolution::HeldBack);
+    let shown = c.to_string();
+    assert!(
+        shown.contains("z/echo") && shown.contains("a/echo") && shown.contains("held back"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_catalog_change_never_takes_a_published_name_away() {
+    let n = naming(
+        "downstream_servers:\n  - {name: first, command: x, prefix: \"\"}\n  - {name: second, command: x, prefix: \"\"}\n",
+    );
+    // `second` published `echo` while `first` had no such tool.
+    let before = Catalog::build(
+        &listings(&[("first", &[]), ("second", &["echo"])]),
+        &n,
+        None,
+    );
+    assert_eq!(&*before.route_tool("echo").unwrap().server, "second");
+    // Now `first` adds `echo` too: `second` keeps it, `first`'s is held back.
+    let l = listings(&[("first", &["echo"]), ("second", &["echo"])]);
+    let after = Catalog::build(&l, &n, Some(&before));
+    assert_eq!(&*after.route_tool("echo").unwrap().server, "second");
+    assert_eq!(after.collisions[0].resolution, Resolution::HeldBack);
+    assert_eq!(&*after.collisions[0].other.server, "first");
+    // Once `second` drops it, `first`'s comes back.
+    let l = listings(&[("first", &["echo"]), ("second", &[])]);
+    let freed = Catalog::build(&l, &n, Some(&after));
+    assert_eq!(&*freed.route_tool("echo").unwrap().server, "first");
+    assert!(freed.collisions.is_empty());
 }

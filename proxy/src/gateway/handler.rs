@@ -109,8 +109,9 @@ impl<S: Stage> ServerHandler for Gateway<S> {
         let mut info = ServerConfig::new(capabilities);
         info.server_info =
             Implementation::new(snap.config.server.name.clone(), env!("CARGO_PKG_VERSION"));
-        info.instructions =
-            Some("UCP gateway: tools of several MCP servers, named {server}__{tool}.".to_string());
+        info.instructions = Some(
+            "UCP gateway: the tools, prompts and resources of several MCP servers.".to_string(),
+        );
         info
     }
 

@@ -25,7 +25,7 @@ fn long_names_are_shortened_with_a_stable_hash() {
 #[test]
 fn disambiguated_names_differ_from_the_plain_one() {
     let plain = namespaced("a", "b.c", "__");
-    let other = disambiguated("a", "b_c", "__", 1);
+    let other = disambiguated("a__", "a", "b_c", 1);
     assert_ne!(plain, other);
     assert!(other.starts_with("a__b_c_"));
 }
@@ -37,7 +37,24 @@ proptest! {
         prop_assert!(n.len() <= MAX_NAME_LEN);
         prop_assert!(n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'));
         prop_assert_eq!(n.clone(), namespaced(&server, &name, &sep));
-        let d = disambiguated(&server, &name, &sep, 3);
+        let d = disambiguated(&format!("{server}{sep}"), &server, &name, 3);
         prop_assert!(d.len() <= MAX_NAME_LEN);
     }
+}
+
+#[test]
+fn an_empty_prefix_publishes_the_servers_own_name() {
+    assert_eq!(
+        public_name("", "srv", "test_simple_text"),
+        "test_simple_text"
+    );
+    assert_eq!(public_name("team_", "srv", "a.b"), "team_a_b");
+    let long = "n".repeat(80);
+    let short = public_name("", "srv", &long);
+    assert_eq!(short.len(), MAX_NAME_LEN);
+    assert_ne!(
+        short,
+        public_name("", "other", &long),
+        "the hash covers the server"
+    );
 }

@@ -1,4 +1,5 @@
-//! Tests for `downstream_servers` validation: transport inference, per-transport keys, names, duplicates.
+//! Tests for `downstream_servers` validation: transport inference, per-transport keys, names,
+//! prefixes, duplicates.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -194,5 +195,55 @@ fn tags_must_not_be_empty() {
     assert_eq!(
         one_error("downstream_servers:\n  - {name: a, command: x, tags: [ok, '']}\n"),
         "downstream_servers[0].tags[1]: must not be empty"
+    );
+}
+
+#[test]
+fn prefix_defaults_to_name_and_separator_and_may_be_empty() {
+    let c = ok(r#"
+router: {separator: "-"}
+downstream_servers:
+  - {name: a, command: x}
+  - {name: b, command: x, prefix: ""}
+  - {name: c, command: x, prefix: "team-c_"}
+  - {name: d, command: x, prefix: ""}
+"#);
+    let prefixes: Vec<_> = c
+        .downstream_servers
+        .iter()
+        .map(|s| s.prefix.as_str())
+        .collect();
+    assert_eq!(prefixes, ["a-", "", "team-c_", ""]);
+}
+
+#[test]
+fn a_prefix_two_servers_share_is_an_error_naming_both() {
+    let e = one_error(
+        "downstream_servers:\n  - {name: a, command: x}\n  - {name: b, command: x, prefix: a__}\n",
+    );
+    assert_eq!(
+        e,
+        "downstream_servers[1].prefix: \"a__\" is also the prefix of downstream_servers[0] (a): a and b would publish the same names"
+    );
+    // A disabled server publishes nothing, so it shares with no one.
+    ok(
+        "downstream_servers:\n  - {name: a, command: x}\n  - {name: b, command: x, prefix: a__, enabled: false}\n",
+    );
+}
+
+#[test]
+fn prefix_characters_and_length_are_checked() {
+    let e = one_error("downstream_servers:\n  - {name: a, command: x, prefix: 'a b'}\n");
+    assert!(
+        e.starts_with("downstream_servers[0].prefix: must match"),
+        "{e}"
+    );
+    let long = "p".repeat(33);
+    let e = one_error(&format!(
+        "downstream_servers:\n  - {{name: a, command: x, prefix: {long}}}\n"
+    ));
+    assert_eq!(
+        e,
+        "downstream_servers[0].prefix: must be at most 32 characters"
     );
 }

@@ -82,11 +82,7 @@ async fn in_process_gateway() -> Gateway<ucp_filters::FilterStage> {
     let config = Arc::new(config);
     let pool = DownstreamPool::start(&config.downstream_servers, Backoff::default());
     pool.settle(Duration::from_secs(30)).await;
-    let catalog = Catalog::build(
-        &pool.listings(),
-        &ucp_proxy::Naming::from_config(&config),
-        None,
-    );
+    let catalog = Catalog::build(&pool.listings(), &ucp_proxy::Naming::from_config(&config));
     assert!(
         catalog.route_tool("everything__echo").is_some(),
         "server-everything did not connect"

@@ -230,7 +230,6 @@ fn bench(c: &mut Criterion) {
     let catalog = std::sync::Arc::new(ucp_proxy::Catalog::build(
         &listings,
         &ucp_proxy::Naming::uniform("__"),
-        None,
     ));
     let shared = ucp_filters::Shared::new(None, None, 1000, 64 << 20, Default::default()).unwrap();
     let config = ucp_config::parse("router: {mode: keyword}\n", &|_| None)

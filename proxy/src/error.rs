@@ -67,6 +67,9 @@ pub enum ProxyError {
     Disconnected(String),
     #[error("downstream server '{server}': {message}")]
     Downstream { server: String, message: String },
+    /// The client cancelled its request; the downstream was told.
+    #[error("request cancelled by the client")]
+    Cancelled,
     /// A JSON-RPC error the downstream itself returned: passed through unchanged.
     #[error("{}", .0.message)]
     Remote(McpError),
@@ -143,6 +146,7 @@ impl ProxyError {
             | Timeout { .. }
             | Disconnected(_)
             | Downstream { .. }
+            | Cancelled
             | Index(_)
             | Internal(_) => code::INTERNAL_ERROR,
         }
@@ -166,6 +170,8 @@ impl ProxyError {
             IndexNotReady | NotConnected(_) => StatusCode::SERVICE_UNAVAILABLE,
             Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             Disconnected(_) | Downstream { .. } | Remote(_) => StatusCode::BAD_GATEWAY,
+            // nginx's "client closed request": nobody reads it, but logs and metrics do.
+            Cancelled => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
             Index(_) | Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -11,6 +11,7 @@ pub mod http;
 pub mod jsonrpc;
 pub mod names;
 pub mod pipeline;
+pub mod relay;
 pub mod session;
 pub mod snapshot;
 pub mod stdio;

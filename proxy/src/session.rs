@@ -4,6 +4,11 @@
 //! A session's state lives exactly as long as its MCP handler: when the session closes, rmcp drops
 //! the handler, the state drops and `closed` fires, which ends the session's notification task.
 
+#![allow(
+    deprecated,
+    reason = "sampling, roots and logging are deprecated by SEP-2577 but live in every pre-2026-07-28 session, which a gateway must relay"
+)]
+
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
@@ -25,6 +30,9 @@ pub struct SessionState {
     pub listed: parking_lot::Mutex<Option<Vec<String>>>,
     /// How to reach the client with `notifications/tools/list_changed`.
     pub peer: parking_lot::Mutex<Option<Peer<RoleServer>>>,
+    /// The lowest level of downstream log messages the client wants (`logging/setLevel`); all
+    /// until it says.
+    pub log_level: parking_lot::Mutex<Option<rmcp::model::LoggingLevel>>,
     /// Cancelled when the session's state is dropped (the session closed).
     pub closed: CancellationToken,
 }
@@ -53,6 +61,14 @@ impl SessionState {
         while context.len() > CONTEXT_ITEMS {
             context.pop_front();
         }
+    }
+
+    /// Whether a downstream log message of `level` goes to this client.
+    pub fn admits_log(&self, level: rmcp::model::LoggingLevel) -> bool {
+        use crate::relay::level_rank;
+        self.log_level
+            .lock()
+            .is_none_or(|min| level_rank(level) >= level_rank(min))
     }
 
     /// The session's recent tool calls, most recent last.

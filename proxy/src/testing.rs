@@ -67,7 +67,6 @@ pub fn probe_gateway(log: &Arc<Mutex<Vec<String>>>, transport: Transport) -> Gat
         catalog: Arc::new(Catalog::build(
             &BTreeMap::new(),
             &crate::Naming::uniform("__"),
-            None,
         )),
         tools_generation: 1,
         pipeline: Arc::new(Pipeline::new(vec![Probe { log: log.clone() }])),

@@ -72,6 +72,7 @@ async fn the_pool_adds_removes_and_restarts_servers_while_running() {
         .call_tool(
             "everything",
             CallToolRequestParams::new("echo").with_arguments(args),
+            None,
         )
         .await
         .expect("echo on the restarted server");

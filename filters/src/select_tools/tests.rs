@@ -40,7 +40,7 @@ fn catalog() -> Catalog {
             ..Default::default()
         }),
     );
-    Catalog::build(&listings, &ucp_proxy::Naming::uniform("__"), None)
+    Catalog::build(&listings, &ucp_proxy::Naming::uniform("__"))
 }
 
 fn config(ttl: &str) -> ucp_config::Config {

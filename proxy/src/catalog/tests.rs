@@ -25,7 +25,6 @@ fn tools_are_namespaced_and_routed_to_their_original_name() {
     let catalog = Catalog::build(
         &listings(&[("time", &["get_current_time"]), ("e", &["echo"])]),
         &Naming::uniform("__"),
-        None,
     );
     let names: Vec<_> = catalog.tools.iter().map(|t| t.name.to_string()).collect();
     assert_eq!(names, ["e__echo", "time__get_current_time"]);
@@ -37,11 +36,7 @@ fn tools_are_namespaced_and_routed_to_their_original_name() {
 
 #[test]
 fn sanitizing_collisions_are_reported_and_both_tools_stay_callable() {
-    let catalog = Catalog::build(
-        &listings(&[("s", &["a.b", "a_b"])]),
-        &Naming::uniform("__"),
-        None,
-    );
+    let catalog = Catalog::build(&listings(&[("s", &["a.b", "a_b"])]), &Naming::uniform("__"));
     assert_eq!(catalog.tools.len(), 2);
     assert_eq!(catalog.collisions.len(), 1);
     let c = &catalog.collisions[0];
@@ -58,12 +53,12 @@ fn sanitizing_collisions_are_reported_and_both_tools_stay_callable() {
 #[test]
 fn the_same_listings_always_give_the_same_names() {
     let l = listings(&[("s", &["a.b", "a_b", "a-b"]), ("t", &["x"])]);
-    let one: Vec<_> = Catalog::build(&l, &Naming::uniform("__"), None)
+    let one: Vec<_> = Catalog::build(&l, &Naming::uniform("__"))
         .tools
         .iter()
         .map(|t| t.name.to_string())
         .collect();
-    let two: Vec<_> = Catalog::build(&l, &Naming::uniform("__"), None)
+    let two: Vec<_> = Catalog::build(&l, &Naming::uniform("__"))
         .tools
         .iter()
         .map(|t| t.name.to_string())
@@ -73,11 +68,7 @@ fn the_same_listings_always_give_the_same_names() {
 
 #[test]
 fn tools_are_found_by_public_name() {
-    let catalog = Catalog::build(
-        &listings(&[("s", &["a.b", "a_b"])]),
-        &Naming::uniform("__"),
-        None,
-    );
+    let catalog = Catalog::build(&listings(&[("s", &["a.b", "a_b"])]), &Naming::uniform("__"));
     for tool in &catalog.tools {
         assert_eq!(catalog.tool(&tool.name).map(|t| &t.name), Some(&tool.name));
     }
@@ -97,7 +88,6 @@ fn an_empty_prefix_publishes_the_servers_own_names() {
     let catalog = Catalog::build(
         &listings(&[("conf", &["test_simple_text"]), ("t", &["now"])]),
         &n,
-        None,
     );
     let names: Vec<_> = catalog.tools.iter().map(|t| t.name.to_string()).collect();
     assert_eq!(names, ["test_simple_text", "t__now"]);
@@ -114,7 +104,7 @@ fn a_name_two_servers_publish_stays_with_the_first_in_the_config_and_is_held_bac
         "downstream_servers:\n  - {name: z, command: x, prefix: \"\"}\n  - {name: a, command: x, prefix: \"\"}\n",
     );
     let l = listings(&[("a", &["echo", "only_a"]), ("z", &["echo"])]);
-    let catalog = Catalog::build(&l, &n, None);
+    let catalog = Catalog::build(&l, &n);
     assert_eq!(&*catalog.route_tool("echo").unwrap().server, "z");
     assert!(catalog.route_tool("only_a").is_some());
     assert_eq!(catalog.tools.len(), 2, "a's echo is not listed");
@@ -130,26 +120,37 @@ fn a_name_two_servers_publish_stays_with_the_first_in_the_config_and_is_held_bac
 }
 
 #[test]
-fn a_catalog_change_never_takes_a_published_name_away() {
+fn the_config_order_decides_whoever_connected_first() {
     let n = naming(
         "downstream_servers:\n  - {name: first, command: x, prefix: \"\"}\n  - {name: second, command: x, prefix: \"\"}\n",
     );
-    // `second` published `echo` while `first` had no such tool.
-    let before = Catalog::build(
-        &listings(&[("first", &[]), ("second", &["echo"])]),
+    // `second` connected first and published `echo` alone.
+    let alone = Catalog::build(&listings(&[("first", &[]), ("second", &["echo"])]), &n);
+    assert_eq!(&*alone.route_tool("echo").unwrap().server, "second");
+    // Once `first` lists `echo` too, the name is `first`'s and `second`'s is held back.
+    let both = Catalog::build(
+        &listings(&[("first", &["echo"]), ("second", &["echo"])]),
         &n,
-        None,
     );
-    assert_eq!(&*before.route_tool("echo").unwrap().server, "second");
-    // Now `first` adds `echo` too: `second` keeps it, `first`'s is held back.
-    let l = listings(&[("first", &["echo"]), ("second", &["echo"])]);
-    let after = Catalog::build(&l, &n, Some(&before));
-    assert_eq!(&*after.route_tool("echo").unwrap().server, "second");
-    assert_eq!(after.collisions[0].resolution, Resolution::HeldBack);
-    assert_eq!(&*after.collisions[0].other.server, "first");
-    // Once `second` drops it, `first`'s comes back.
-    let l = listings(&[("first", &["echo"]), ("second", &[])]);
-    let freed = Catalog::build(&l, &n, Some(&after));
-    assert_eq!(&*freed.route_tool("echo").unwrap().server, "first");
+    assert_eq!(&*both.route_tool("echo").unwrap().server, "first");
+    assert_eq!(both.collisions[0].resolution, Resolution::HeldBack);
+    assert_eq!(&*both.collisions[0].other.server, "second");
+    // When `first` drops it, `second`'s comes back.
+    let freed = Catalog::build(&listings(&[("first", &[]), ("second", &["echo"])]), &n);
+    assert_eq!(&*freed.route_tool("echo").unwrap().server, "second");
     assert!(freed.collisions.is_empty());
+}
+
+#[test]
+fn identical_tools_moving_to_another_server_count_as_a_change() {
+    let n = naming(
+        "downstream_servers:\n  - {name: first, command: x, prefix: \"\"}\n  - {name: second, command: x, prefix: \"\"}\n",
+    );
+    let before = Catalog::build(&listings(&[("first", &[]), ("second", &["echo"])]), &n);
+    let after = Catalog::build(
+        &listings(&[("first", &["echo"]), ("second", &["echo"])]),
+        &n,
+    );
+    assert_eq!(before.tools, after.tools, "the listed tools look the same");
+    assert!(!before.same_tools(&after), "but `echo` now leads elsewhere");
 }

@@ -1,24 +1,45 @@
-//! Opening one downstream connection: spawn the stdio child or open the HTTP session, then
-//! `initialize` it as an rmcp client whose handler turns list-changed notifications into re-syncs.
+//! Opening one downstream connection: spawn the stdio child or open the HTTP session, then start it
+//! as an rmcp client (`server/discover` for 2026-07-28 servers, `initialize` for the others) whose
+//! handler turns list-changed notifications into re-syncs and relays progress, logs, resource
+//! updates and the server's own requests (sampling, elicitation, roots) to the client they belong to.
+
+#![allow(
+    deprecated,
+    reason = "sampling, roots and logging are deprecated by SEP-2577 but live in every pre-2026-07-28 session, which a gateway must relay"
+)]
 
 use std::process::Stdio;
 use std::sync::{Arc, Weak};
 
-use rmcp::model::{ClientCapabilities, ClientConfig, Implementation};
-use rmcp::service::{NotificationContext, RunningService};
+use rmcp::ErrorData as McpError;
+use rmcp::model::{
+    ClientCapabilities, ClientConfig, ClientResult, CreateMessageRequest,
+    CreateMessageRequestParams, CreateMessageResult, ElicitRequest, ElicitRequestParams,
+    ElicitResult, Implementation, ListRootsRequest, ListRootsResult,
+    LoggingMessageNotificationParam, ProgressNotificationParam, ProtocolVersion,
+    ResourceUpdatedNotificationParam, ServerRequest,
+};
+use rmcp::service::{
+    ClientLifecycleMode, ClientServiceExt, NotificationContext, RequestContext, RunningService,
+};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
-use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use rmcp::transport::{IntoTransport, StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::{ClientHandler, RoleClient};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use ucp_config::DownstreamTransport;
 
 use super::Downstream;
+use super::ordered::Ordered;
 use crate::error::ProxyError;
+use crate::relay::{Capability, InFlight};
 
 /// The rmcp client handler of one downstream connection.
 pub struct DownstreamClient {
     downstream: Weak<Downstream>,
+    server: Arc<str>,
     info: ClientConfig,
+    /// The client calls in flight on this connection (shared with its `Link`).
+    pub(super) inflight: Arc<InFlight>,
 }
 
 impl DownstreamClient {
@@ -28,6 +49,31 @@ impl DownstreamClient {
             ds.resync.notify_one();
         }
     }
+
+    /// Forwards a request of the server's to the client whose call it belongs to.
+    async fn ask(
+        &self,
+        what: Capability,
+        request: ServerRequest,
+        context: RequestContext<RoleClient>,
+    ) -> Result<ClientResult, McpError> {
+        let call = self
+            .inflight
+            .owner(&context.extensions)
+            .map_err(|why| why.to_error(&self.server, what))?;
+        tracing::debug!(server = %self.server, method = what.method(), "relaying a server request to its client");
+        call.ask(what, request, context.ct.clone()).await
+    }
+}
+
+fn unexpected(what: Capability) -> McpError {
+    McpError::internal_error(
+        format!(
+            "ucp: the client answered {} with another result",
+            what.method()
+        ),
+        None,
+    )
 }
 
 impl ClientHandler for DownstreamClient {
@@ -46,6 +92,85 @@ impl ClientHandler for DownstreamClient {
     async fn on_resource_list_changed(&self, _context: NotificationContext<RoleClient>) {
         self.resync();
     }
+
+    async fn create_message(
+        &self,
+        params: CreateMessageRequestParams,
+        context: RequestContext<RoleClient>,
+    ) -> Result<CreateMessageResult, McpError> {
+        let what = Capability::Sampling;
+        let request = ServerRequest::CreateMessageRequest(CreateMessageRequest::new(params));
+        match self.ask(what, request, context).await? {
+            ClientResult::CreateMessageResult(result) => Ok(*result),
+            _ => Err(unexpected(what)),
+        }
+    }
+
+    async fn create_elicitation(
+        &self,
+        params: ElicitRequestParams,
+        context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, McpError> {
+        let what = Capability::Elicitation;
+        let request = ServerRequest::ElicitRequest(ElicitRequest::new(params));
+        match self.ask(what, request, context).await? {
+            ClientResult::ElicitResult(result) => Ok(result),
+            _ => Err(unexpected(what)),
+        }
+    }
+
+    async fn list_roots(
+        &self,
+        context: RequestContext<RoleClient>,
+    ) -> Result<ListRootsResult, McpError> {
+        let what = Capability::Roots;
+        let request = ServerRequest::ListRootsRequest(ListRootsRequest::default());
+        match self.ask(what, request, context).await? {
+            ClientResult::ListRootsResult(result) => Ok(result),
+            _ => Err(unexpected(what)),
+        }
+    }
+
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        if let Some(call) = self.inflight.by_progress(&params.progress_token) {
+            call.progress(params).await;
+        }
+    }
+
+    /// Log messages name no call: they go to the client sessions with calls in flight on this
+    /// connection, else to the sessions that asked for logs with `logging/setLevel`.
+    async fn on_logging_message(
+        &self,
+        params: LoggingMessageNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        let calls = self.inflight.sessions();
+        if !calls.is_empty() {
+            for call in calls {
+                call.log(params.clone()).await;
+            }
+        } else if let Some(ds) = self.downstream.upgrade() {
+            for listener in ds.log_listeners() {
+                listener.log(params.clone()).await;
+            }
+        }
+    }
+
+    async fn on_resource_updated(
+        &self,
+        params: ResourceUpdatedNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        if let Some(ds) = self.downstream.upgrade() {
+            for subscriber in ds.subscribers_of(&params.uri) {
+                subscriber.updated(params.clone()).await;
+            }
+        }
+    }
 }
 
 pub type Running = RunningService<RoleClient, DownstreamClient>;
@@ -56,12 +181,26 @@ pub async fn connect(ds: &Arc<Downstream>) -> Result<Running, ProxyError> {
         server: ds.name.to_string(),
         message,
     };
+    // The gateway can relay all three to a client that declares them; a call whose client did
+    // not gets a precise error instead.
+    let mut capabilities = ClientCapabilities::default();
+    capabilities.sampling = Some(Default::default());
+    capabilities.elicitation = Some(Default::default());
+    capabilities.roots = Some(Default::default());
     let handler = DownstreamClient {
         downstream: Arc::downgrade(ds),
+        server: ds.name.clone(),
         info: ClientConfig::new(
-            ClientCapabilities::default(),
+            capabilities,
             Implementation::new("ucp-gateway", env!("CARGO_PKG_VERSION")),
         ),
+        inflight: Arc::default(),
+    };
+    let inflight = handler.inflight.clone();
+    // 2026-07-28 servers answer `server/discover`; the others get `initialize`.
+    let lifecycle = || ClientLifecycleMode::Auto {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+        legacy_version: None,
     };
     // A server gets its own request timeout to start and answer `initialize`; a slow first start
     // (npx downloading) fails once and succeeds on a later attempt.
@@ -91,7 +230,15 @@ pub async fn connect(ds: &Arc<Downstream>) -> Result<Running, ProxyError> {
                     }
                 });
             }
-            tokio::time::timeout(startup, handler.serve(transport)).await
+            let transport = Ordered::new(
+                IntoTransport::<RoleClient, _, _>::into_transport(transport),
+                inflight,
+            );
+            tokio::time::timeout(
+                startup,
+                handler.serve_with_lifecycle(transport, lifecycle()),
+            )
+            .await
         }
         DownstreamTransport::Http { url, headers } => {
             let mut config = StreamableHttpClientTransportConfig::with_uri(url.as_str());
@@ -103,7 +250,15 @@ pub async fn connect(ds: &Arc<Downstream>) -> Result<Running, ProxyError> {
                 config.custom_headers.insert(name, value);
             }
             let transport = StreamableHttpClientTransport::from_config(config);
-            tokio::time::timeout(startup, handler.serve(transport)).await
+            let transport = Ordered::new(
+                IntoTransport::<RoleClient, _, _>::into_transport(transport),
+                inflight,
+            );
+            tokio::time::timeout(
+                startup,
+                handler.serve_with_lifecycle(transport, lifecycle()),
+            )
+            .await
         }
     };
     match started {

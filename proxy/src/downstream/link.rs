@@ -5,13 +5,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::RoleClient;
-use rmcp::service::{Peer, ServiceError};
+use rmcp::model::{
+    CancelledNotificationParam, ClientRequest, RequestMetaObject, ServerResult,
+    SubscribeRequestParams, SubscriptionFilter,
+};
+use rmcp::service::{Peer, PeerRequestOptions, ServiceError, Subscription};
 use tokio_util::sync::CancellationToken;
 
 use super::connect::Running;
 use super::{Downstream, DownstreamPool, LinkState};
 use crate::catalog::ServerListing;
 use crate::error::ProxyError;
+use crate::relay::{ClientCall, InFlight};
 
 /// A connected, initialized downstream. Cloned out of the pool by each call.
 pub struct Link {
@@ -19,6 +24,18 @@ pub struct Link {
     server: Arc<str>,
     /// Cancelled the moment the connection ends, so calls in flight fail at once.
     gone: CancellationToken,
+    /// The client calls in flight on this connection, for relaying back to their clients.
+    inflight: Arc<InFlight>,
+}
+
+/// The client side of a forwarded request: who asked, and the signal that it gave up.
+pub struct Forward {
+    pub call: Arc<ClientCall>,
+    /// Cancelled when the client cancels its request (`notifications/cancelled`).
+    pub cancelled: CancellationToken,
+    /// The client speaks a revision before 2026-07-28, so input-required results are driven by
+    /// the gateway (it asks the client the server's questions) instead of handed to it.
+    pub legacy_client: bool,
 }
 
 impl Link {
@@ -36,6 +53,91 @@ impl Link {
             },
             _ = self.gone.cancelled() => Err(ProxyError::Disconnected(self.server.to_string())),
         }
+    }
+
+    /// Sends one request on behalf of a client call: registered for relaying while in flight,
+    /// cancelled downstream when the client cancels or the timeout passes.
+    pub async fn forward(
+        &self,
+        request: ClientRequest,
+        timeout: Duration,
+        client: Option<&Forward>,
+    ) -> Result<ServerResult, ProxyError> {
+        // The client's `_meta` stays on its own hop (rmcp gives this connection's progress token
+        // and protocol version), except that a 2026-07-28 server learns per request what the
+        // client can answer, so it asks only for input the client can give.
+        let mut options = PeerRequestOptions::no_options();
+        if self.modern()
+            && let Some(call) = client.map(|c| &c.call)
+        {
+            let mut meta = RequestMetaObject::new();
+            if let Some(caps) = call.capabilities.clone() {
+                meta.set_client_capabilities(caps);
+            }
+            // 2026-07-28 has no `logging/setLevel`: the level rides on each request.
+            #[allow(deprecated, reason = "log levels are relayed for every revision")]
+            if let Some(level) = call.log_level {
+                meta.set_log_level(level);
+            }
+            options = options.with_meta(meta);
+        }
+        let handle = self
+            .peer
+            .send_cancellable_request(request, options)
+            .await
+            .map_err(|e| self.map_error(e, timeout))?;
+        let _registered = client.map(|c| {
+            self.inflight.register(
+                handle.id.clone(),
+                handle.progress_token.clone(),
+                c.call.clone(),
+            )
+        });
+        let id = handle.id.clone();
+        let never = CancellationToken::new();
+        let cancelled = client.map_or(&never, |c| &c.cancelled);
+        let outcome = tokio::select! {
+            result = tokio::time::timeout(timeout, handle.await_response()) => match result {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(error)) => return Err(self.map_error(error, timeout)),
+                Err(_) => Err(ProxyError::Timeout { server: self.server.to_string(), seconds: timeout.as_secs_f64() }),
+            },
+            _ = self.gone.cancelled() => return Err(ProxyError::Disconnected(self.server.to_string())),
+            _ = cancelled.cancelled() => Err(ProxyError::Cancelled),
+        };
+        let reason = match &outcome {
+            Err(ProxyError::Cancelled) => "the client cancelled its request",
+            _ => "the gateway's timeout passed",
+        };
+        let _ = self
+            .peer
+            .notify_cancelled(CancelledNotificationParam::new(
+                Some(id),
+                Some(reason.to_string()),
+            ))
+            .await;
+        outcome
+    }
+
+    /// Whether this connection speaks 2026-07-28 (per-request metadata, no session).
+    pub fn modern(&self) -> bool {
+        self.peer
+            .peer_info()
+            .is_some_and(|info| info.protocol_version.as_str() >= "2026-07-28")
+    }
+
+    /// `resources/subscribe` for `uri` (after a reconnect, again for every subscribed URI).
+    pub async fn subscribe(&self, uri: &str, timeout: Duration) -> Result<(), ProxyError> {
+        #[allow(
+            deprecated,
+            reason = "resources/subscribe is how pre-2026-07-28 servers announce updates"
+        )]
+        self.guard(
+            timeout,
+            self.peer
+                .subscribe(SubscribeRequestParams::new(uri.to_string())),
+        )
+        .await
     }
 
     fn map_error(&self, error: ServiceError, timeout: Duration) -> ProxyError {
@@ -58,12 +160,14 @@ impl Link {
 /// Publishes a fresh connection, keeps its listing current, and returns why it ended.
 pub(super) async fn serve_link(pool: &DownstreamPool, ds: &Downstream, running: Running) -> String {
     let peer = running.peer().clone();
+    let inflight = running.service().inflight.clone();
     let cancel = running.cancellation_token();
     let mut quit = tokio::spawn(running.waiting());
     let link = Arc::new(Link {
         peer: peer.clone(),
         server: ds.name.clone(),
         gone: CancellationToken::new(),
+        inflight,
     });
     let first = tokio::select! {
         listing = fetch_listing(&link, ds.config.timeout) => listing,
@@ -81,8 +185,22 @@ pub(super) async fn serve_link(pool: &DownstreamPool, ds: &Downstream, running: 
             ds.link.store(Some(link.clone()));
             ds.state.store(Arc::new(LinkState::Connected));
             pool.announce_change();
+            for uri in ds.subscribed_uris() {
+                if let Err(e) = link.subscribe(&uri, ds.config.timeout).await {
+                    tracing::warn!(server = %ds.name, %uri, error = %e, "re-subscribing after a reconnect failed");
+                }
+            }
+            // A 2026-07-28 server sends list changes only on a `subscriptions/listen` stream.
+            let mut changes = listen_for_changes(&link).await;
             loop {
                 tokio::select! {
+                    change = next_change(&mut changes) => match change {
+                        Ok(Some(_)) => ds.resync.notify_one(),
+                        Ok(None) | Err(_) => {
+                            tracing::debug!(server = %ds.name, "list-change subscription ended");
+                            changes = None;
+                        }
+                    },
                     ended = &mut quit => break match ended {
                         Ok(quit) => format!("connection closed ({quit:?})"),
                         Err(e) => format!("connection task failed: {e}"),
@@ -108,6 +226,60 @@ pub(super) async fn serve_link(pool: &DownstreamPool, ds: &Downstream, running: 
     ds.link.store(None);
     ds.listing.store(Arc::new(ServerListing::default()));
     reason
+}
+
+/// Opens a list-change subscription on a 2026-07-28 connection whose server announces changes.
+async fn listen_for_changes(link: &Link) -> Option<Subscription> {
+    if !link.modern() {
+        return None;
+    }
+    let caps = link.peer.peer_info().map(|i| i.capabilities.clone())?;
+    let mut filter = SubscriptionFilter::builder();
+    let mut any = false;
+    if caps
+        .tools
+        .as_ref()
+        .is_some_and(|t| t.list_changed == Some(true))
+    {
+        filter = filter.tools_list_changed();
+        any = true;
+    }
+    if caps
+        .prompts
+        .as_ref()
+        .is_some_and(|p| p.list_changed == Some(true))
+    {
+        filter = filter.prompts_list_changed();
+        any = true;
+    }
+    if caps
+        .resources
+        .as_ref()
+        .is_some_and(|r| r.list_changed == Some(true))
+    {
+        filter = filter.resources_list_changed();
+        any = true;
+    }
+    if !any {
+        return None;
+    }
+    match link.peer.listen(filter.build()).await {
+        Ok(subscription) => Some(subscription),
+        Err(e) => {
+            tracing::warn!(server = %link.server, error = %e, "subscriptions/listen failed; list changes will not be seen");
+            None
+        }
+    }
+}
+
+/// The next notification of a list-change subscription; never, without one.
+async fn next_change(
+    changes: &mut Option<Subscription>,
+) -> Result<Option<rmcp::model::ServerNotification>, ServiceError> {
+    match changes {
+        Some(subscription) => subscription.next().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Lists everything the server's capabilities say it has. Listing is idempotent, so it may retry.

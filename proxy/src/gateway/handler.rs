@@ -4,13 +4,19 @@
 //! Results carry `resultType: complete`; rmcp strips it again for peers older than 2026-07-28,
 //! and 2026-07-28 clients (the Python SDK 2.x) require it even though downstreams omit it.
 
+#[allow(
+    deprecated,
+    reason = "logging/setLevel is relayed for pre-2026-07-28 clients"
+)]
+use rmcp::model::SetLevelRequestParams;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse,
-    Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
-    ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
-    ResultType, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
+    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, Reference, ResultType, ServerCapabilities,
+    ServerConfig, SubscribeRequestParams, SubscriptionFilter, UnsubscribeRequestParams,
 };
-use rmcp::service::{NotificationContext, RequestContext};
+use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use ucp_config::Exposure;
 
@@ -18,9 +24,11 @@ use super::meta::{CALL_TOOL, SEARCH_TOOL, call_tool_target, search_args, search_
 use super::notify::{dynamic_work, follow_changes, refresh_dynamic};
 use super::{Gateway, handoff::Admitted};
 use crate::catalog::REWRITTEN_URI_PREFIX;
+use crate::downstream::Forward;
 use crate::error::ProxyError;
 use crate::exchange::{Exchange, Method, SelectPurpose, SelectWork};
 use crate::pipeline::Stage;
+use crate::relay::{Delivery, Subscriber};
 use crate::snapshot::Snapshot;
 
 impl<S: Stage> Gateway<S> {
@@ -30,6 +38,7 @@ impl<S: Stage> Gateway<S> {
         snap: &Snapshot<S>,
         ex: &mut Exchange,
         mut request: CallToolRequestParams,
+        forward: &Forward,
     ) -> Result<CallToolResponse, ProxyError> {
         if request.name == SEARCH_TOOL {
             ex.target = Some(SEARCH_TOOL.to_string());
@@ -46,7 +55,42 @@ impl<S: Stage> Gateway<S> {
         snap.pipeline.route(ex).await?;
         let route = route.ok_or_else(|| ProxyError::UnknownTool(request.name.to_string()))?;
         request.name = route.original.into();
-        let mut response = self.shared.pool.call_tool(&route.server, request).await?;
+        let mut response = self
+            .shared
+            .pool
+            .call_tool(&route.server, request.clone(), Some(forward))
+            .await?;
+        // A pre-2026-07-28 client cannot answer an input-required result: ask it the server's
+        // questions and retry, as a 2026-07-28 client would.
+        let mut rounds = 0;
+        while forward.legacy_client
+            && let CallToolResponse::InputRequired(asked) = &response
+        {
+            rounds += 1;
+            if rounds > crate::relay::MAX_INPUT_ROUNDS {
+                return Err(ProxyError::Downstream {
+                    server: route.server.to_string(),
+                    message: format!(
+                        "still asking for input after {} rounds",
+                        crate::relay::MAX_INPUT_ROUNDS
+                    ),
+                });
+            }
+            let answers = crate::relay::fulfil(
+                &forward.call,
+                asked.input_requests.clone().unwrap_or_default(),
+                &forward.cancelled,
+            )
+            .await
+            .map_err(ProxyError::Remote)?;
+            request.input_responses = Some(answers);
+            request.request_state = asked.request_state.clone();
+            response = self
+                .shared
+                .pool
+                .call_tool(&route.server, request.clone(), Some(forward))
+                .await?;
+        }
         if let CallToolResponse::Complete(result) = &mut response {
             result.result_type.get_or_insert(ResultType::COMPLETE);
         }
@@ -105,7 +149,18 @@ impl<S: Stage> ServerHandler for Gateway<S> {
             .enable_prompts_list_changed()
             .enable_resources()
             .enable_resources_list_changed()
+            .enable_resources_subscribe()
             .build();
+        let mut capabilities = capabilities;
+        // Relayed to the downstream servers that have them.
+        #[allow(
+            deprecated,
+            reason = "logging/setLevel is relayed for pre-2026-07-28 clients"
+        )]
+        {
+            capabilities.logging = Some(Default::default());
+        }
+        capabilities.completions = Some(Default::default());
         let mut info = ServerConfig::new(capabilities);
         info.server_info =
             Implementation::new(snap.config.server.name.clone(), env!("CARGO_PKG_VERSION"));
@@ -173,7 +228,8 @@ impl<S: Stage> ServerHandler for Gateway<S> {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let Admitted { mut ex, snap } = self.admitted(&context, Method::ToolsCall).await?;
-        let result = self.call_tool_in(&snap, &mut ex, request).await;
+        let forward = self.forward_of(&context);
+        let result = self.call_tool_in(&snap, &mut ex, request, &forward).await;
         let result = self.finish(&snap, &mut ex, result).await;
         self.after_call(&snap, &ex);
         result
@@ -206,7 +262,12 @@ impl<S: Stage> ServerHandler for Gateway<S> {
             snap.pipeline.route(&mut ex).await?;
             let route = route.ok_or_else(|| ProxyError::UnknownPrompt(request.name.clone()))?;
             request.name = route.original;
-            let mut response = self.shared.pool.get_prompt(&route.server, request).await?;
+            let forward = self.forward_of(&context);
+            let mut response = self
+                .shared
+                .pool
+                .get_prompt(&route.server, request, Some(&forward))
+                .await?;
             if let GetPromptResponse::Complete(result) = &mut response {
                 result.result_type.get_or_insert(ResultType::COMPLETE);
             }
@@ -264,7 +325,7 @@ impl<S: Stage> ServerHandler for Gateway<S> {
             let mut response = self
                 .shared
                 .pool
-                .read_resource(&route.server, request)
+                .read_resource(&route.server, request, Some(&self.forward_of(&context)))
                 .await?;
             if let ReadResourceResponse::Complete(result) = &mut response {
                 result.result_type.get_or_insert(ResultType::COMPLETE);
@@ -276,6 +337,168 @@ impl<S: Stage> ServerHandler for Gateway<S> {
         }
         .await;
         self.finish(&snap, &mut ex, result).await
+    }
+
+    #[allow(
+        deprecated,
+        reason = "logging/setLevel is relayed for pre-2026-07-28 clients"
+    )]
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let Admitted { mut ex, snap } = self.admitted(&context, Method::OtherRequest).await?;
+        let result: Result<(), ProxyError> = async {
+            snap.pipeline.route(&mut ex).await?;
+            *self.session.log_level.lock() = Some(request.level);
+            let listener = self.forward_of(&context).call;
+            self.shared.pool.set_level(request.level, listener).await
+        }
+        .await;
+        self.finish(&snap, &mut ex, result).await
+    }
+
+    async fn complete(
+        &self,
+        mut request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        let Admitted { mut ex, snap } = self.admitted(&context, Method::OtherRequest).await?;
+        let result: Result<CompleteResult, ProxyError> = async {
+            let route = match &request.r#ref {
+                Reference::Prompt(prompt) => {
+                    ex.target = Some(prompt.name.clone());
+                    snap.catalog
+                        .route_prompt(&prompt.name)
+                        .cloned()
+                        .ok_or_else(|| ProxyError::UnknownPrompt(prompt.name.clone()))
+                }
+                Reference::Resource(template) => {
+                    ex.target = Some(template.uri.clone());
+                    snap.catalog
+                        .route_resource(&template.uri)
+                        .ok_or_else(|| ProxyError::UnknownResource(template.uri.clone()))
+                }
+                _ => Err(ProxyError::InvalidParams(
+                    "completion/complete: unknown reference type".into(),
+                )),
+            };
+            ex.server = route.as_ref().ok().map(|r| r.server.clone());
+            snap.pipeline.route(&mut ex).await?;
+            let route = route?;
+            match &mut request.r#ref {
+                Reference::Prompt(prompt) => prompt.name = route.original.clone(),
+                Reference::Resource(template) => template.uri = route.original.clone(),
+                _ => {}
+            }
+            let forward = self.forward_of(&context);
+            self.shared
+                .pool
+                .complete(&route.server, request, Some(&forward))
+                .await
+        }
+        .await;
+        self.finish(&snap, &mut ex, result).await
+    }
+
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let Admitted { mut ex, snap } = self.admitted(&context, Method::OtherRequest).await?;
+        ex.target = Some(request.uri.clone());
+        let route = snap.catalog.route_resource(&request.uri);
+        ex.server = route.as_ref().map(|r| r.server.clone());
+        let result: Result<(), ProxyError> = async {
+            snap.pipeline.route(&mut ex).await?;
+            let route = route.ok_or_else(|| ProxyError::UnknownResource(request.uri.clone()))?;
+            let subscriber = Subscriber {
+                session: std::sync::Arc::downgrade(&self.session),
+                public_uri: request.uri.clone(),
+                to: Delivery::Peer(context.peer.clone()),
+            };
+            self.shared
+                .pool
+                .subscribe_resource(&route.server, &route.original, subscriber)
+                .await
+        }
+        .await;
+        self.finish(&snap, &mut ex, result).await
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        let Admitted { mut ex, snap } = self.admitted(&context, Method::OtherRequest).await?;
+        ex.target = Some(request.uri.clone());
+        let route = snap.catalog.route_resource(&request.uri);
+        ex.server = route.as_ref().map(|r| r.server.clone());
+        let result: Result<(), ProxyError> = async {
+            snap.pipeline.route(&mut ex).await?;
+            let route = route.ok_or_else(|| ProxyError::UnknownResource(request.uri.clone()))?;
+            let session = std::sync::Arc::downgrade(&self.session);
+            self.shared
+                .pool
+                .unsubscribe_resource(&route.server, &route.original, &session)
+                .await
+        }
+        .await;
+        self.finish(&snap, &mut ex, result).await
+    }
+
+    /// 2026-07-28 `subscriptions/listen`: every category the gateway has, and updates of the
+    /// resources named (subscribed downstream for as long as the subscription lasts).
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        Some(requested.clone())
+    }
+
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
+        let snap = self.shared.snapshot.load_full();
+        let session = std::sync::Arc::downgrade(&self.session);
+        let uris = context
+            .accepted()
+            .resource_subscriptions
+            .clone()
+            .unwrap_or_default();
+        let mut subscribed = Vec::new();
+        for uri in uris {
+            let Some(route) = snap.catalog.route_resource(&uri) else {
+                tracing::debug!(%uri, "subscriptions/listen: no server offers this resource");
+                continue;
+            };
+            let subscriber = Subscriber {
+                session: session.clone(),
+                public_uri: uri.clone(),
+                to: Delivery::Sink(context.sink().clone()),
+            };
+            match self
+                .shared
+                .pool
+                .subscribe_resource(&route.server, &route.original, subscriber)
+                .await
+            {
+                Ok(()) => subscribed.push(route),
+                Err(e) => {
+                    tracing::warn!(%uri, error = %e, "subscriptions/listen: the downstream refused the subscription")
+                }
+            }
+        }
+        super::notify::listen_changes(self.shared.changes.subscribe(), &context).await;
+        for route in subscribed {
+            let _ = self
+                .shared
+                .pool
+                .unsubscribe_resource(&route.server, &route.original, &session)
+                .await;
+        }
+        Ok(())
     }
 }
 

@@ -16,10 +16,11 @@ use rmcp::RoleServer;
 use rmcp::service::RequestContext;
 use tokio::sync::broadcast;
 
-use crate::downstream::DownstreamPool;
+use crate::downstream::{DownstreamPool, Forward};
 use crate::error::ProxyError;
 use crate::exchange::{Exchange, Method, Outcome, Transport};
 use crate::pipeline::Stage;
+use crate::relay::ClientCall;
 use crate::session::{SessionRegistry, SessionState};
 use crate::snapshot::{Snapshot, SnapshotCell};
 use handoff::{Admitted, HttpHandoff, StdioHandoffs};
@@ -142,6 +143,24 @@ impl<S: Stage> Gateway<S> {
                 .map(Arc::from);
         }
         Ok(admitted)
+    }
+
+    /// How the downstream's messages about this request find their way back to its client.
+    fn forward_of(&self, context: &RequestContext<RoleServer>) -> Forward {
+        Forward {
+            call: Arc::new(ClientCall {
+                peer: context.peer.clone(),
+                request_id: context.id.clone(),
+                progress_token: context.meta.get_progress_token(),
+                capabilities: context.client_capabilities(),
+                log_level: context.meta.log_level().or(*self.session.log_level.lock()),
+                session: Arc::downgrade(&self.session),
+            }),
+            cancelled: context.ct.clone(),
+            legacy_client: context
+                .protocol_version()
+                .is_none_or(|v| v.as_str() < "2026-07-28"),
+        }
     }
 
     /// Records how the request ended and runs the response stages.

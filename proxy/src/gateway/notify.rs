@@ -61,6 +61,45 @@ pub(super) fn follow_changes(
     });
 }
 
+/// A 2026-07-28 `subscriptions/listen`: the list changes the subscription accepted, through its
+/// sink (which tags each with the subscription id), until the client ends it.
+pub(super) async fn listen_changes(
+    mut changes: broadcast::Receiver<ListsChanged>,
+    context: &rmcp::service::SubscriptionContext,
+) {
+    use rmcp::model::{NotificationNoParam, ServerNotification};
+    let accepted = context.accepted().clone();
+    loop {
+        let changed = tokio::select! {
+            _ = context.cancelled() => return,
+            changed = changes.recv() => match changed {
+                Ok(changed) => changed,
+                Err(broadcast::error::RecvError::Lagged(_)) => ListsChanged::ALL,
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+        };
+        let wanted = [
+            (
+                changed.tools && accepted.tools_list_changed == Some(true),
+                ServerNotification::ToolListChangedNotification(NotificationNoParam::default()),
+            ),
+            (
+                changed.prompts && accepted.prompts_list_changed == Some(true),
+                ServerNotification::PromptListChangedNotification(NotificationNoParam::default()),
+            ),
+            (
+                changed.resources && accepted.resources_list_changed == Some(true),
+                ServerNotification::ResourceListChangedNotification(NotificationNoParam::default()),
+            ),
+        ];
+        for (send_it, notification) in wanted {
+            if send_it && context.sink().send(notification).await.is_err() {
+                return; // the subscription or the client is gone
+            }
+        }
+    }
+}
+
 async fn send(peer: &Peer<RoleServer>, changed: ListsChanged) -> Result<(), ServiceError> {
     if changed.tools {
         peer.notify_tool_list_changed().await?;

@@ -14,6 +14,7 @@
     reason = "sampling, roots and logging are deprecated by SEP-2577 but live in every pre-2026-07-28 session, which a gateway must relay"
 )]
 
+mod companion;
 mod connect;
 mod link;
 mod listeners;
@@ -86,6 +87,9 @@ pub struct Downstream {
     pub name: Arc<str>,
     pub config: DownstreamConfig,
     link: ArcSwapOption<Link>,
+    /// A 2025-11-25 session beside a 2026-07-28 `link` of an HTTP server, opened on first use by
+    /// an older client (see `companion`).
+    companion: companion::Companion,
     state: ArcSwap<LinkState>,
     listing: ArcSwap<ServerListing>,
     resync: Notify,
@@ -107,6 +111,7 @@ impl Downstream {
             name: Arc::from(config.name.as_str()),
             config,
             link: ArcSwapOption::empty(),
+            companion: Default::default(),
             state: ArcSwap::from_pointee(state),
             listing: ArcSwap::from_pointee(ServerListing::default()),
             resync: Notify::new(),
@@ -344,9 +349,14 @@ impl DownstreamPool {
         subscriber: Subscriber,
     ) -> Result<(), ProxyError> {
         let ds = self.server(server)?;
-        let link = ds.link()?;
-        if ds.listeners.subscribe(uri, subscriber) {
-            link.subscribe(uri, ds.config.timeout).await?;
+        // `resources/subscribe` exists before 2026-07-28 only.
+        let link = self.link_for(&ds, true).await?;
+        let session = subscriber.session.clone();
+        if ds.listeners.subscribe(uri, subscriber)
+            && let Err(e) = link.subscribe(uri, ds.config.timeout).await
+        {
+            ds.listeners.unsubscribe(uri, &session);
+            return Err(e);
         }
         Ok(())
     }
@@ -360,7 +370,7 @@ impl DownstreamPool {
     ) -> Result<(), ProxyError> {
         let ds = self.server(server)?;
         if ds.listeners.unsubscribe(uri, session) {
-            let link = ds.link()?;
+            let link = self.link_for(&ds, true).await?;
             link.guard(
                 ds.config.timeout,
                 link.peer
@@ -409,8 +419,27 @@ impl DownstreamPool {
         client: Option<&Forward>,
     ) -> Result<ServerResult, ProxyError> {
         let ds = self.server(server)?;
-        let link = ds.link()?;
+        let link = self
+            .link_for(&ds, client.is_some_and(|c| c.legacy_client))
+            .await?;
         link.forward(request, ds.config.timeout, client).await
+    }
+
+    /// The server's link, or for a client older than 2026-07-28 its companion session when the
+    /// server's link speaks 2026-07-28 (see `companion`).
+    async fn link_for(
+        &self,
+        ds: &Arc<Downstream>,
+        legacy_client: bool,
+    ) -> Result<Arc<Link>, ProxyError> {
+        let link = ds.link()?;
+        if legacy_client
+            && link.modern()
+            && let Some(companion) = companion::for_legacy_client(ds).await
+        {
+            return Ok(companion);
+        }
+        Ok(link)
     }
 
     /// Stops every supervisor and closes every connection (stdio children are killed).
@@ -438,7 +467,7 @@ async fn supervise(pool: Arc<DownstreamPool>, ds: Arc<Downstream>, backoff: Back
     loop {
         ds.state.store(Arc::new(LinkState::Connecting));
         let attempt = tokio::select! {
-            r = connect::connect(&ds) => r,
+            r = connect::connect(&ds, connect::Era::Newest) => r,
             _ = ds.stop.cancelled() => return,
         };
         let reason = match attempt {

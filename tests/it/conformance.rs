@@ -54,33 +54,11 @@ const SUITES: [Suite; 2] = [
 /// prints them, fails if any other scenario regresses, and fails if one of these starts passing
 /// (so the list only shrinks). CONFORMANCE.md lists the same with the planned fix; issue 7 point 4
 /// is not done while this list is not empty.
-const KNOWN_GAPS: &[(&str, &str, &str)] = &[
-    (
-        "0.1",
-        "tools-call-sampling",
-        "legacy client, 2026-07-28 link: the fixture's ctx.session.create_message has no back-channel",
-    ),
-    (
-        "0.1",
-        "tools-call-elicitation",
-        "legacy client, 2026-07-28 link: the fixture's ctx.elicit has no back-channel",
-    ),
-    (
-        "0.1",
-        "elicitation-sep1034-defaults",
-        "as tools-call-elicitation",
-    ),
-    (
-        "0.1",
-        "elicitation-sep1330-enums",
-        "as tools-call-elicitation",
-    ),
-    (
-        "0.2",
-        "http-custom-header-server-validation",
-        "SEP-2243 Mcp-Param-* headers are neither validated nor forwarded",
-    ),
-];
+const KNOWN_GAPS: &[(&str, &str, &str)] = &[(
+    "0.2",
+    "http-custom-header-server-validation",
+    "SEP-2243 Mcp-Param-* headers are neither validated nor forwarded",
+)];
 
 fn known_gap(tag: &str, name: &str) -> bool {
     KNOWN_GAPS.iter().any(|(t, n, _)| *t == tag && *n == name)

@@ -176,7 +176,16 @@ impl ClientHandler for DownstreamClient {
 pub type Running = RunningService<RoleClient, DownstreamClient>;
 
 /// Connects and initializes; the error's text is a one-line reason for logs and `/health`.
-pub async fn connect(ds: &Arc<Downstream>) -> Result<Running, ProxyError> {
+/// Which lifecycle a connection starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Era {
+    /// `server/discover` when the server answers it, else `initialize`.
+    Newest,
+    /// `initialize` only: the companion link for clients older than 2026-07-28 (see `companion`).
+    Legacy,
+}
+
+pub async fn connect(ds: &Arc<Downstream>, era: Era) -> Result<Running, ProxyError> {
     let failed = |message: String| ProxyError::Downstream {
         server: ds.name.to_string(),
         message,
@@ -198,9 +207,12 @@ pub async fn connect(ds: &Arc<Downstream>) -> Result<Running, ProxyError> {
     };
     let inflight = handler.inflight.clone();
     // 2026-07-28 servers answer `server/discover`; the others get `initialize`.
-    let lifecycle = || ClientLifecycleMode::Auto {
-        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-        legacy_version: None,
+    let lifecycle = || match era {
+        Era::Newest => ClientLifecycleMode::Auto {
+            preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            legacy_version: None,
+        },
+        Era::Legacy => ClientLifecycleMode::Initialize,
     };
     // A server gets its own request timeout to start and answer `initialize`; a slow first start
     // (npx downloading) fails once and succeeds on a later attempt.

@@ -39,6 +39,24 @@ pub struct Forward {
 }
 
 impl Link {
+    /// The link of a started connection (its handler's in-flight table included).
+    pub(super) fn new(running: &Running, server: Arc<str>) -> Link {
+        Link {
+            peer: running.peer().clone(),
+            server,
+            gone: CancellationToken::new(),
+            inflight: running.service().inflight.clone(),
+        }
+    }
+
+    pub(super) fn is_gone(&self) -> bool {
+        self.gone.is_cancelled() || self.peer.is_transport_closed()
+    }
+
+    /// The connection ended: calls in flight fail at once.
+    pub(super) fn end(&self) {
+        self.gone.cancel();
+    }
     /// Runs one request with the server's timeout; fails at once if the connection ends meanwhile.
     pub async fn guard<T>(
         &self,

@@ -365,3 +365,61 @@ async fn log_messages_reach_a_client_that_set_a_level() {
     .await;
     client.cancel().await.ok();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn progress_and_sampling_reach_a_client_of_the_stdio_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("ucp_config.yaml");
+    let config = format!(
+        "server:\n  transport: stdio\nrouter:\n  exposure: all\ntool_zoo:\n  persist_dir: {:?}\ndownstream_servers:\n{}",
+        dir.path().join("zoo"),
+        stdio_server("everything", &everything_bin(), &["stdio"])
+    );
+    std::fs::write(&cfg, config).unwrap();
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_ucp"));
+    command
+        .args(["serve", "--stdio", "-c"])
+        .arg(&cfg)
+        .env("UCP_HOME", ucp_home())
+        .env_remove("RUST_LOG");
+    let transport = rmcp::transport::TokioChildProcess::new(command).expect("spawn ucp --stdio");
+    let handler = Answering::new("erin");
+    let client = handler
+        .clone()
+        .serve(transport)
+        .await
+        .expect("initialize over stdio");
+    // The downstream connects in the background: wait until its tools are listed.
+    eventually(
+        Duration::from_secs(30),
+        "server-everything's tools",
+        || async {
+            let tools = client.list_all_tools().await.ok()?;
+            tools
+                .iter()
+                .any(|t| t.name == "everything__trigger-sampling-request")
+                .then_some(())
+        },
+    )
+    .await;
+    let (result, token) = call_with_progress(
+        &client,
+        "everything__trigger-long-running-operation",
+        json!({"duration": 1, "steps": 2}),
+    )
+    .await;
+    assert!(text_of(&result.expect("long-running call")).contains("completed"));
+    {
+        let seen = handler.seen.lock().unwrap();
+        assert_eq!(seen.progress.len(), 2, "one progress per step");
+        assert!(seen.progress.iter().all(|p| token_of(p) == token));
+    }
+    let sampled = call_text_with(
+        &client,
+        "everything__trigger-sampling-request",
+        json!({"prompt": "via stdio"}),
+    )
+    .await;
+    assert!(sampled.contains("answer from erin"), "{sampled}");
+    client.cancel().await.ok();
+}

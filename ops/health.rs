@@ -7,6 +7,7 @@ use http::StatusCode;
 use prometheus::Encoder;
 use serde_json::{Map, Value, json};
 use ucp_proxy::LinkState;
+use ucp_proxy::downstream::Circuit;
 use ucp_proxy::http::{LocalSessionManager, OpsEndpoints, Plain};
 
 use crate::app::App;
@@ -22,6 +23,7 @@ impl Ops {
     pub fn health_json(&self) -> (StatusCode, Value) {
         let snap = self.app.gateway.snapshot.load();
         let mut servers = Map::new();
+        let mut circuits = Map::new();
         let mut any_down = false;
         for ds in self.app.pool.servers().values() {
             let state = ds.state();
@@ -30,6 +32,9 @@ impl Ops {
                 LinkState::Disconnected { .. } | LinkState::Connecting
             );
             servers.insert(ds.name.to_string(), Value::from(state.as_str()));
+            let circuit = ds.circuit();
+            any_down |= circuit != Circuit::Closed;
+            circuits.insert(ds.name.to_string(), Value::from(circuit.as_str()));
         }
         let draining = self.draining.load(Ordering::Relaxed);
         let status = if draining {
@@ -71,6 +76,7 @@ impl Ops {
             },
         });
         let mut body = body;
+        body["circuit_breakers"] = Value::Object(circuits);
         if !snap.catalog.collisions.is_empty() {
             let shown: Vec<String> = snap
                 .catalog

@@ -14,6 +14,7 @@
     reason = "sampling, roots and logging are deprecated by SEP-2577 but live in every pre-2026-07-28 session, which a gateway must relay"
 )]
 
+mod breaker;
 mod companion;
 mod connect;
 mod link;
@@ -40,6 +41,7 @@ use crate::catalog::ServerListing;
 use crate::error::ProxyError;
 use crate::relay::{ClientCall, Subscriber};
 use crate::session::SessionState;
+pub use breaker::Circuit;
 pub use link::{Forward, Link};
 
 /// How a downstream server is doing, as `/health` reports it.
@@ -90,6 +92,7 @@ pub struct Downstream {
     /// A 2025-11-25 session beside a 2026-07-28 `link` of an HTTP server, opened on first use by
     /// an older client (see `companion`).
     companion: companion::Companion,
+    breaker: breaker::Breaker,
     state: ArcSwap<LinkState>,
     listing: ArcSwap<ServerListing>,
     resync: Notify,
@@ -112,6 +115,7 @@ impl Downstream {
             config,
             link: ArcSwapOption::empty(),
             companion: Default::default(),
+            breaker: Default::default(),
             state: ArcSwap::from_pointee(state),
             listing: ArcSwap::from_pointee(ServerListing::default()),
             resync: Notify::new(),
@@ -123,6 +127,22 @@ impl Downstream {
 
     pub fn state(&self) -> LinkState {
         LinkState::clone(&self.state.load())
+    }
+
+    /// The server's circuit breaker, as `/health` shows it.
+    pub fn circuit(&self) -> Circuit {
+        self.breaker.circuit()
+    }
+
+    /// Whether a `tools/call` of `tool` (the server's own name) may be sent twice: the server
+    /// annotates it read-only or idempotent.
+    fn idempotent_tool(&self, tool: &str) -> bool {
+        self.listing.load().tools.iter().any(|t| {
+            t.name == tool
+                && t.annotations.as_ref().is_some_and(|a| {
+                    a.read_only_hint == Some(true) || a.idempotent_hint == Some(true)
+                })
+        })
     }
 
     pub fn restarts(&self) -> u64 {
@@ -285,8 +305,11 @@ impl DownstreamPool {
         params: CallToolRequestParams,
         client: Option<&Forward>,
     ) -> Result<CallToolResponse, ProxyError> {
+        let idempotent = self
+            .get(server)
+            .is_some_and(|ds| ds.idempotent_tool(&params.name));
         let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
-        match self.forward(server, request, client).await? {
+        match self.forward(server, request, client, idempotent).await? {
             ServerResult::CallToolResult(result) => Ok(CallToolResponse::Complete(result)),
             ServerResult::InputRequiredResult(result) => {
                 Ok(CallToolResponse::InputRequired(result))
@@ -303,7 +326,7 @@ impl DownstreamPool {
         client: Option<&Forward>,
     ) -> Result<GetPromptResponse, ProxyError> {
         let request = ClientRequest::GetPromptRequest(GetPromptRequest::new(params));
-        match self.forward(server, request, client).await? {
+        match self.forward(server, request, client, true).await? {
             ServerResult::GetPromptResult(result) => Ok(GetPromptResponse::Complete(result)),
             ServerResult::InputRequiredResult(result) => {
                 Ok(GetPromptResponse::InputRequired(result))
@@ -319,7 +342,7 @@ impl DownstreamPool {
         client: Option<&Forward>,
     ) -> Result<ReadResourceResponse, ProxyError> {
         let request = ClientRequest::ReadResourceRequest(ReadResourceRequest::new(params));
-        match self.forward(server, request, client).await? {
+        match self.forward(server, request, client, true).await? {
             ServerResult::ReadResourceResult(result) => Ok(ReadResourceResponse::Complete(result)),
             ServerResult::InputRequiredResult(result) => {
                 Ok(ReadResourceResponse::InputRequired(result))
@@ -335,7 +358,7 @@ impl DownstreamPool {
         client: Option<&Forward>,
     ) -> Result<CompleteResult, ProxyError> {
         let request = ClientRequest::CompleteRequest(CompleteRequest::new(params));
-        match self.forward(server, request, client).await? {
+        match self.forward(server, request, client, false).await? {
             ServerResult::CompleteResult(result) => Ok(result),
             other => Err(unexpected(server, "completion/complete", &other)),
         }
@@ -412,17 +435,67 @@ impl DownstreamPool {
         }
     }
 
+    /// Sends a request for a client: refused at once while the server's circuit is open; an
+    /// `idempotent` request whose connection turns out dead is sent once more on the new one.
     async fn forward(
         &self,
         server: &str,
         request: ClientRequest,
         client: Option<&Forward>,
+        idempotent: bool,
     ) -> Result<ServerResult, ProxyError> {
         let ds = self.server(server)?;
-        let link = self
-            .link_for(&ds, client.is_some_and(|c| c.legacy_client))
-            .await?;
-        link.forward(request, ds.config.timeout, client).await
+        ds.breaker.admit().map_err(|left| ProxyError::CircuitOpen {
+            server: server.to_string(),
+            seconds: left.as_secs_f64(),
+        })?;
+        let legacy = client.is_some_and(|c| c.legacy_client);
+        let link = self.link_for(&ds, legacy).await?;
+        let timeout = ds.config.timeout;
+        let mut result = link.forward(request.clone(), timeout, client).await;
+        if idempotent
+            && matches!(result, Err(ProxyError::Disconnected(_)))
+            && let Some(fresh) = self.next_link(&ds, &link, legacy, timeout).await
+        {
+            tracing::info!(server = %ds.name, "connection died under an idempotent request: sent again on the new one");
+            result = fresh.forward(request, timeout, client).await;
+        }
+        match &result {
+            Ok(_) | Err(ProxyError::Remote(_)) => ds.breaker.success(),
+            Err(
+                ProxyError::Timeout { .. }
+                | ProxyError::Disconnected(_)
+                | ProxyError::Downstream { .. },
+            ) => {
+                if ds.breaker.failure() {
+                    tracing::warn!(server = %ds.name, after = breaker::OPEN_AFTER, cool_down_s = breaker::COOL_DOWN.as_secs(),
+                        "circuit opened: calls to this server fail at once until a probe succeeds");
+                }
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// The connection that replaces `dead`, once the supervisor has it (within `limit`).
+    async fn next_link(
+        &self,
+        ds: &Arc<Downstream>,
+        dead: &Arc<Link>,
+        legacy: bool,
+        limit: Duration,
+    ) -> Option<Arc<Link>> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+            if let Ok(link) = self.link_for(ds, legacy).await
+                && !Arc::ptr_eq(&link, dead)
+                && !link.is_gone()
+            {
+                return Some(link);
+            }
+        }
+        None
     }
 
     /// The server's link, or for a client older than 2026-07-28 its companion session when the

@@ -67,6 +67,11 @@ pub enum ProxyError {
     Disconnected(String),
     #[error("downstream server '{server}': {message}")]
     Downstream { server: String, message: String },
+    /// The server's circuit is open after consecutive failures: refused without trying.
+    #[error(
+        "downstream server '{server}' is failing: its circuit is open for {seconds:.0} more seconds"
+    )]
+    CircuitOpen { server: String, seconds: f64 },
     /// The client cancelled its request; the downstream was told.
     #[error("request cancelled by the client")]
     Cancelled,
@@ -143,6 +148,7 @@ impl ProxyError {
             Remote(e) => e.code.0,
             IndexNotReady => code::UNAVAILABLE,
             NotConnected(_)
+            | CircuitOpen { .. }
             | Timeout { .. }
             | Disconnected(_)
             | Downstream { .. }
@@ -167,7 +173,7 @@ impl ProxyError {
             OriginNotAllowed(_) => StatusCode::FORBIDDEN,
             NotFound(_) | UnknownResource(_) => StatusCode::NOT_FOUND,
             Refused(r) => r.status,
-            IndexNotReady | NotConnected(_) => StatusCode::SERVICE_UNAVAILABLE,
+            IndexNotReady | NotConnected(_) | CircuitOpen { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             Disconnected(_) | Downstream { .. } | Remote(_) => StatusCode::BAD_GATEWAY,
             // nginx's "client closed request": nobody reads it, but logs and metrics do.
@@ -181,7 +187,7 @@ impl ProxyError {
     pub fn retry_safe(&self) -> bool {
         use ProxyError::*;
         match self {
-            IndexNotReady | NotConnected(_) => true,
+            IndexNotReady | NotConnected(_) | CircuitOpen { .. } => true,
             Refused(r) => matches!(
                 r.status,
                 StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
@@ -196,6 +202,9 @@ impl ProxyError {
         let retry_after = match self {
             ProxyError::Refused(r) => r.retry_after,
             ProxyError::IndexNotReady => Some(Duration::from_secs(1)),
+            ProxyError::CircuitOpen { seconds, .. } => {
+                Some(Duration::from_secs_f64(seconds.max(1.0)))
+            }
             _ => None,
         };
         if let Some(after) = retry_after {

@@ -15,6 +15,7 @@ mod protocol;
 mod python_client;
 mod reconcile;
 mod relay;
+mod resilience;
 mod resources;
 mod routing;
 mod search;

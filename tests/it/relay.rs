@@ -114,17 +114,7 @@ async fn connect(url: &str, handler: Answering) -> Client {
 }
 
 fn text_of(result: &ServerResult) -> String {
-    let value = serde_json::to_value(result).unwrap_or_default();
-    value["content"]
-        .as_array()
-        .map(|blocks| {
-            blocks
-                .iter()
-                .filter_map(|b| b["text"].as_str())
-                .collect::<Vec<_>>()
-                .join("")
-        })
-        .unwrap_or_else(|| value.to_string())
+    content_text(&serde_json::to_value(result).unwrap_or_default())
 }
 
 /// Calls a tool asking for progress; returns the result and the progress token the client sent.
@@ -216,16 +206,7 @@ async fn call_text_with(client: &Client, name: &str, args: Value) -> String {
     let params = CallToolRequestParams::new(name.to_string())
         .with_arguments(args.as_object().cloned().unwrap_or_default());
     let result = client.call_tool(params).await.expect(name);
-    let value = serde_json::to_value(&result).unwrap_or_default();
-    value["content"]
-        .as_array()
-        .map(|b| {
-            b.iter()
-                .filter_map(|b| b["text"].as_str())
-                .collect::<Vec<_>>()
-                .join("")
-        })
-        .unwrap_or_default()
+    content_text(&serde_json::to_value(&result).unwrap_or_default())
 }
 
 #[tokio::test(flavor = "multi_thread")]

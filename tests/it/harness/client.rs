@@ -38,8 +38,14 @@ pub async fn call_text(
     let params = CallToolRequestParams::new(name.to_string())
         .with_arguments(args.as_object().cloned().unwrap_or_default());
     let result = client.call_tool(params).await?;
-    let value = serde_json::to_value(&result).expect("serialize result");
-    Ok(value["content"]
+    Ok(content_text(
+        &serde_json::to_value(&result).expect("serialize result"),
+    ))
+}
+
+/// The concatenated text blocks of a tool result's `content`.
+pub fn content_text(result: &Value) -> String {
+    result["content"]
         .as_array()
         .map(|blocks| {
             blocks
@@ -48,7 +54,7 @@ pub async fn call_text(
                 .collect::<Vec<_>>()
                 .join("")
         })
-        .unwrap_or_default())
+        .unwrap_or_default()
 }
 
 /// The JSON-RPC error code inside a service error, if it is one.

@@ -15,6 +15,9 @@ use rmcp::transport::Transport;
 
 use crate::relay::InFlight;
 
+/// How long relaying one progress notification may hold up the connection's receive loop.
+const PROGRESS_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+
 pub(super) struct Ordered<T> {
     inner: T,
     inflight: Arc<InFlight>,
@@ -47,7 +50,12 @@ impl<T: Transport<RoleClient>> Transport<RoleClient> for Ordered<T> {
                 && let ServerNotification::ProgressNotification(p) = &n.notification
                 && let Some(call) = self.inflight.by_progress(&p.params.progress_token)
             {
-                call.progress(p.params.clone()).await;
+                // A slow client must not hold up the connection every session shares: its
+                // progress waits at most this long, then is dropped (progress is advisory).
+                let relayed = tokio::time::timeout(PROGRESS_WAIT, call.progress(p.params.clone()));
+                if relayed.await.is_err() {
+                    tracing::debug!("progress dropped: the client did not take it in time");
+                }
                 continue;
             }
             return Some(message);

@@ -134,17 +134,6 @@ impl Downstream {
         self.breaker.circuit()
     }
 
-    /// Whether a `tools/call` of `tool` (the server's own name) may be sent twice: the server
-    /// annotates it read-only or idempotent.
-    fn idempotent_tool(&self, tool: &str) -> bool {
-        self.listing.load().tools.iter().any(|t| {
-            t.name == tool
-                && t.annotations.as_ref().is_some_and(|a| {
-                    a.read_only_hint == Some(true) || a.idempotent_hint == Some(true)
-                })
-        })
-    }
-
     pub fn restarts(&self) -> u64 {
         self.connects.load(Ordering::Relaxed).saturating_sub(1)
     }
@@ -299,15 +288,15 @@ impl DownstreamPool {
             .ok_or_else(|| ProxyError::NotConnected(name.to_string()))
     }
 
+    /// `idempotent`: the tool is annotated read-only or idempotent, so a call whose connection
+    /// dies may be sent again (see `forward`).
     pub async fn call_tool(
         &self,
         server: &str,
         params: CallToolRequestParams,
         client: Option<&Forward>,
+        idempotent: bool,
     ) -> Result<CallToolResponse, ProxyError> {
-        let idempotent = self
-            .get(server)
-            .is_some_and(|ds| ds.idempotent_tool(&params.name));
         let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
         match self.forward(server, request, client, idempotent).await? {
             ServerResult::CallToolResult(result) => Ok(CallToolResponse::Complete(result)),

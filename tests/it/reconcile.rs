@@ -73,6 +73,7 @@ async fn the_pool_adds_removes_and_restarts_servers_while_running() {
             "everything",
             CallToolRequestParams::new("echo").with_arguments(args),
             None,
+            false,
         )
         .await
         .expect("echo on the restarted server");

@@ -54,11 +54,17 @@ impl<S: Stage> Gateway<S> {
         ex.server = route.as_ref().map(|r| r.server.clone());
         snap.pipeline.route(ex).await?;
         let route = route.ok_or_else(|| ProxyError::UnknownTool(request.name.to_string()))?;
+        // Safe to send twice if the connection dies under it (the server says so).
+        let idempotent = snap
+            .catalog
+            .tool(&request.name)
+            .and_then(|t| t.annotations.as_ref())
+            .is_some_and(|a| a.read_only_hint == Some(true) || a.idempotent_hint == Some(true));
         request.name = route.original.into();
         let mut response = self
             .shared
             .pool
-            .call_tool(&route.server, request.clone(), Some(forward))
+            .call_tool(&route.server, request.clone(), Some(forward), idempotent)
             .await?;
         // A pre-2026-07-28 client cannot answer an input-required result: ask it the server's
         // questions and retry, as a 2026-07-28 client would.
@@ -88,7 +94,7 @@ impl<S: Stage> Gateway<S> {
             response = self
                 .shared
                 .pool
-                .call_tool(&route.server, request.clone(), Some(forward))
+                .call_tool(&route.server, request.clone(), Some(forward), idempotent)
                 .await?;
         }
         if let CallToolResponse::Complete(result) = &mut response {

@@ -298,7 +298,7 @@ impl DownstreamPool {
         idempotent: bool,
     ) -> Result<CallToolResponse, ProxyError> {
         let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
-        match self.forward(server, request, client, idempotent).await? {
+        match Box::pin(self.forward(server, request, client, idempotent)).await? {
             ServerResult::CallToolResult(result) => Ok(CallToolResponse::Complete(result)),
             ServerResult::InputRequiredResult(result) => {
                 Ok(CallToolResponse::InputRequired(result))
@@ -315,7 +315,7 @@ impl DownstreamPool {
         client: Option<&Forward>,
     ) -> Result<GetPromptResponse, ProxyError> {
         let request = ClientRequest::GetPromptRequest(GetPromptRequest::new(params));
-        match self.forward(server, request, client, true).await? {
+        match Box::pin(self.forward(server, request, client, true)).await? {
             ServerResult::GetPromptResult(result) => Ok(GetPromptResponse::Complete(result)),
             ServerResult::InputRequiredResult(result) => {
                 Ok(GetPromptResponse::InputRequired(result))
@@ -331,7 +331,7 @@ impl DownstreamPool {
         client: Option<&Forward>,
     ) -> Result<ReadResourceResponse, ProxyError> {
         let request = ClientRequest::ReadResourceRequest(ReadResourceRequest::new(params));
-        match self.forward(server, request, client, true).await? {
+        match Box::pin(self.forward(server, request, client, true)).await? {
             ServerResult::ReadResourceResult(result) => Ok(ReadResourceResponse::Complete(result)),
             ServerResult::InputRequiredResult(result) => {
                 Ok(ReadResourceResponse::InputRequired(result))
@@ -347,7 +347,7 @@ impl DownstreamPool {
         client: Option<&Forward>,
     ) -> Result<CompleteResult, ProxyError> {
         let request = ClientRequest::CompleteRequest(CompleteRequest::new(params));
-        match self.forward(server, request, client, false).await? {
+        match Box::pin(self.forward(server, request, client, false)).await? {
             ServerResult::CompleteResult(result) => Ok(result),
             other => Err(unexpected(server, "completion/complete", &other)),
         }
@@ -365,7 +365,7 @@ impl DownstreamPool {
         let link = self.link_for(&ds, true).await?;
         let session = subscriber.session.clone();
         if ds.listeners.subscribe(uri, subscriber)
-            && let Err(e) = link.subscribe(uri, ds.config.timeout).await
+            && let Err(e) = Box::pin(link.subscribe(uri, ds.config.timeout)).await
         {
             ds.listeners.unsubscribe(uri, &session);
             return Err(e);
@@ -383,12 +383,10 @@ impl DownstreamPool {
         let ds = self.server(server)?;
         if ds.listeners.unsubscribe(uri, session) {
             let link = self.link_for(&ds, true).await?;
-            link.guard(
-                ds.config.timeout,
-                link.peer
-                    .unsubscribe(UnsubscribeRequestParams::new(uri.to_string())),
-            )
-            .await?;
+            let request = link
+                .peer
+                .unsubscribe(UnsubscribeRequestParams::new(uri.to_string()));
+            Box::pin(link.guard(ds.config.timeout, request)).await?;
         }
         Ok(())
     }
@@ -413,7 +411,7 @@ impl DownstreamPool {
                 continue;
             }
             let request = link.peer.set_level(SetLevelRequestParams::new(level));
-            if let Err(e) = link.guard(ds.config.timeout, request).await {
+            if let Err(e) = Box::pin(link.guard(ds.config.timeout, request)).await {
                 tracing::debug!(server = %ds.name, error = %e, "logging/setLevel refused");
                 failures.push(e);
             }
@@ -426,6 +424,9 @@ impl DownstreamPool {
 
     /// Sends a request for a client: refused at once while the server's circuit is open; an
     /// `idempotent` request whose connection turns out dead is sent once more on the new one.
+    /// Callers box this future: it holds rmcp's request futures (~5 KB), which unboxed would be
+    /// copied into every enclosing future, the one rmcp spawns per client request included (the
+    /// same goes for every rmcp request future awaited in this file).
     async fn forward(
         &self,
         server: &str,
@@ -497,7 +498,8 @@ impl DownstreamPool {
         let link = ds.link()?;
         if legacy_client
             && link.modern()
-            && let Some(companion) = companion::for_legacy_client(ds).await
+            // Boxed: opening a companion session is a large future, and rare.
+            && let Some(companion) = Box::pin(companion::for_legacy_client(ds)).await
         {
             return Ok(companion);
         }

@@ -14,7 +14,7 @@ use rmcp::model::{
     GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
     ReadResourceRequestParams, ReadResourceResponse, Reference, ResultType, ServerCapabilities,
-    ServerConfig, SubscribeRequestParams, SubscriptionFilter, UnsubscribeRequestParams,
+    ServerConfig, SubscribeRequestParams, SubscriptionFilter, Tool, UnsubscribeRequestParams,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -42,7 +42,7 @@ impl<S: Stage> Gateway<S> {
     ) -> Result<CallToolResponse, ProxyError> {
         if request.name == SEARCH_TOOL {
             ex.target = Some(SEARCH_TOOL.to_string());
-            return self.search_in(snap, ex, request).await;
+            return Box::pin(self.search_in(snap, ex, request)).await;
         }
         if request.name == CALL_TOOL {
             let (name, arguments) = call_tool_target(request.arguments.take())?;
@@ -82,11 +82,11 @@ impl<S: Stage> Gateway<S> {
                     ),
                 });
             }
-            let answers = crate::relay::fulfil(
+            let answers = Box::pin(crate::relay::fulfil(
                 &forward.call,
                 asked.input_requests.clone().unwrap_or_default(),
                 &forward.cancelled,
-            )
+            ))
             .await
             .map_err(ProxyError::Remote)?;
             request.input_responses = Some(answers);
@@ -174,6 +174,13 @@ impl<S: Stage> ServerHandler for Gateway<S> {
             "UCP gateway: the tools, prompts and resources of several MCP servers.".to_string(),
         );
         info
+    }
+
+    /// A published tool by its public name: rmcp's HTTP front checks a 2026-07-28 `tools/call`'s
+    /// `Mcp-Param-*` headers against the `x-mcp-header` annotations of its input schema (SEP-2243).
+    /// rmcp's HTTP client sends them on to the downstream from the schema it listed.
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.shared.snapshot.load().catalog.tool(name).cloned()
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
@@ -466,6 +473,15 @@ impl<S: Stage> ServerHandler for Gateway<S> {
     }
 
     async fn listen(&self, context: SubscriptionContext) -> Result<(), McpError> {
+        // Boxed: rmcp's per-request future is as large as its largest arm.
+        Box::pin(self.listen_in(context)).await
+    }
+}
+
+impl<S: Stage> Gateway<S> {
+    /// `subscriptions/listen` (2026-07-28): the gateway's list changes, and updates of the
+    /// resources named (subscribed downstream for as long as the subscription lasts).
+    async fn listen_in(&self, context: SubscriptionContext) -> Result<(), McpError> {
         let snap = self.shared.snapshot.load_full();
         let session = std::sync::Arc::downgrade(&self.session);
         let uris = context
@@ -522,5 +538,33 @@ fn restore_public_uri(response: &mut ReadResourceResponse, public_uri: &str) {
                 _ => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rmcp::model::ClientRequest;
+    use rmcp::service::RequestContext;
+    use rmcp::{RoleServer, Service};
+
+    use super::Gateway;
+    use crate::testing::Probe;
+
+    fn future_size<A: 'static, B, C, F>(_: fn(&'static A, B, C) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// rmcp spawns one future per client request, as large as its largest method arm, and copies
+    /// it on spawn and on completion: downstream request futures are boxed so it stays small.
+    /// Unboxed it was 10 KB (15 KB with the companion session inline), and `tools/call` cost 70%
+    /// more instructions than before the relays (BENCHMARKS.md, "Instructions per call").
+    #[test]
+    fn the_per_request_future_stays_small() {
+        let size = future_size(
+            |g: &'static Gateway<Probe>, r: ClientRequest, c: RequestContext<RoleServer>| {
+                Service::<RoleServer>::handle_request(g, r, c)
+            },
+        );
+        assert!(size <= 6 * 1024, "the per-request future is {size} bytes");
     }
 }

@@ -52,13 +52,9 @@ const SUITES: [Suite; 2] = [
 
 /// Scenarios that pass directly and are known to fail through the gateway, each with why. The test
 /// prints them, fails if any other scenario regresses, and fails if one of these starts passing
-/// (so the list only shrinks). CONFORMANCE.md lists the same with the planned fix; issue 7 point 4
-/// is not done while this list is not empty.
-const KNOWN_GAPS: &[(&str, &str, &str)] = &[(
-    "0.2",
-    "http-custom-header-server-validation",
-    "SEP-2243 Mcp-Param-* headers are neither validated nor forwarded",
-)];
+/// (so the list only shrinks). CONFORMANCE.md lists the same with the planned fix. Empty since
+/// the gateway publishes its tools' schemas to rmcp's SEP-2243 header check (`get_tool`).
+const KNOWN_GAPS: &[(&str, &str, &str)] = &[];
 
 fn known_gap(tag: &str, name: &str) -> bool {
     KNOWN_GAPS.iter().any(|(t, n, _)| *t == tag && *n == name)

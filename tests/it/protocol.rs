@@ -215,3 +215,56 @@ async fn serve_without_config_runs_the_built_in_default() {
     assert!(time.contains("UTC"), "{time}");
     client.cancel().await.ok();
 }
+
+/// A server that lists a tool only to 2026-07-28 clients: the gateway's link speaks 2026-07-28 to it
+/// (`server/discover`), so the tool is in the catalog and callable, while a client that connects to
+/// the same server with `initialize` does not see it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tool_offered_only_to_2026_07_28_clients_is_in_the_catalog() {
+    let fixture = repo_file("tests/fixtures/named_tools_server.py");
+    let server = format!(
+        "{}    env:\n      NAMED_TOOLS_MODERN_ONLY: fresh\n",
+        stdio_server("new", &python_bin(), &[&fixture, "old"])
+    );
+    let gw = GatewayProcess::start(&http_config(&[server], ""));
+    wait_connected(&gw.url(""), &["new"]).await;
+    let client = connect_http(&gw.mcp_url()).await;
+    let names = tool_names(&client).await;
+    assert!(
+        names.contains(&"new__fresh".to_string()) && names.contains(&"new__old".to_string()),
+        "{names:?}"
+    );
+    let said = call_text(&client, "new__fresh", json!({"text": "hi"}))
+        .await
+        .expect("tools/call of the 2026-07-28-only tool");
+    assert_eq!(said, "fresh says hi");
+    client.cancel().await.ok();
+
+    // The same server, asked with `initialize` (2025-11-25), keeps the tool to itself.
+    let direct = tokio::task::spawn_blocking(move || {
+        let out = std::process::Command::new(python_bin())
+            .arg(repo_file("tests/clients/mcp_client.py"))
+            // The SDK's stdio client passes no environment of ours to the server: `env` does.
+            .args([
+                "--mode",
+                "legacy",
+                "stdio",
+                "--",
+                "env",
+                "NAMED_TOOLS_MODERN_ONLY=fresh",
+            ])
+            .args([&python_bin(), &fixture, "old"])
+            .output()
+            .expect("run mcp_client.py");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(direct["protocol_version"], "2025-11-25", "{direct}");
+    assert_eq!(direct["tools"], json!(["old", "grow"]), "{direct}");
+}

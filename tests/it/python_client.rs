@@ -100,3 +100,137 @@ fn python_sdk_client_over_stdio() {
     ]);
     check(&run_client(&args));
 }
+
+/// Progress, sampling, elicitation and log messages from server-everything (a 2025-11-25 server),
+/// through the gateway, to the Python SDK client (which answers sampling as "bob" and declines
+/// elicitation). `mode`: the client's protocol choice. A 2026-07-28 client cannot take
+/// server-to-client requests, so for it only progress is checked: turning an older server's
+/// sampling into an input-required result for such a client is not built yet.
+fn relay_args(mode: &'static str) -> Vec<&'static str> {
+    vec![
+        "--mode",
+        mode,
+        "--answer",
+        "bob",
+        "--log-level",
+        "debug",
+        "--wait-logs",
+        "20",
+        "--call",
+        "everything__trigger-long-running-operation",
+        "--args",
+        r#"{"duration":1,"steps":3}"#,
+        "--call",
+        "everything__trigger-sampling-request",
+        "--args",
+        r#"{"prompt":"asked from python"}"#,
+        "--call",
+        "everything__trigger-elicitation-request",
+        "--args",
+        "{}",
+        "--call",
+        "everything__toggle-simulated-logging",
+        "--args",
+        "{}",
+    ]
+}
+
+fn check_relays(r: &Value, mode: &str) {
+    let calls = &r["calls"];
+    let modern = mode != "legacy";
+    assert_eq!(
+        r["protocol_version"],
+        if modern { "2026-07-28" } else { "2025-11-25" },
+        "{r}"
+    );
+    // server-everything logs on a timer, outside any request: a 2026-07-28 session takes log
+    // messages only about its own requests (the level rides in their `_meta`), so only the
+    // session that sent `logging/setLevel` gets these.
+    assert!(
+        modern || !r["logs"].as_array().unwrap().is_empty(),
+        "a log message after logging/setLevel: {r}"
+    );
+    assert!(
+        calls[0]["text"].as_str().unwrap().contains("completed"),
+        "{r}"
+    );
+    assert_eq!(
+        calls[0]["progress"].as_array().unwrap().len(),
+        3,
+        "one progress notification per step reached the caller: {r}"
+    );
+    if modern {
+        return;
+    }
+    assert!(
+        calls[1]["text"]
+            .as_str()
+            .unwrap()
+            .contains("answer from bob"),
+        "{r}"
+    );
+    assert!(
+        r["sampling"][0]
+            .as_str()
+            .unwrap()
+            .contains("asked from python"),
+        "{r}"
+    );
+    assert_eq!(r["elicitation"].as_array().unwrap().len(), 1, "{r}");
+    assert!(
+        calls[2]["text"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("decline"),
+        "{r}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn python_sdk_client_gets_progress_sampling_elicitation_and_logs_over_http() {
+    // A gateway (and server-everything) per run: the logging tool toggles server-wide.
+    for mode in ["legacy", "auto"] {
+        let server = stdio_server("everything", &everything_bin(), &["stdio"]);
+        let gw = GatewayProcess::start(&http_config(&[server], ""));
+        wait_connected(&gw.url(""), &["everything"]).await;
+        let url = gw.mcp_url();
+        let result = tokio::task::spawn_blocking(move || {
+            let mut args = relay_args(mode);
+            args.extend(["http", url.as_str()]);
+            run_client(&args)
+        })
+        .await
+        .unwrap();
+        check_relays(&result, mode);
+    }
+}
+
+#[test]
+fn python_sdk_client_gets_progress_sampling_elicitation_and_logs_over_stdio() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("ucp_config.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "server:\n  transport: stdio\nrouter:\n  exposure: all\ntool_zoo:\n  persist_dir: {:?}\ndownstream_servers:\n{}",
+            dir.path().join("zoo"),
+            stdio_server("everything", &everything_bin(), &["stdio"])
+        ),
+    )
+    .unwrap();
+    let cfg = cfg.display().to_string();
+    for mode in ["legacy", "auto"] {
+        let mut args = relay_args(mode);
+        args.extend([
+            "stdio",
+            "--",
+            env!("CARGO_BIN_EXE_ucp"),
+            "serve",
+            "--stdio",
+            "-c",
+            &cfg,
+        ]);
+        check_relays(&run_client(&args), mode);
+    }
+}

@@ -248,11 +248,14 @@ async fn two_clients_at_once_over_http_each_see_only_their_own_messages() {
     for _ in 0..3 {
         bob.list_all_tools().await.expect("tools/list");
     }
-    let ((ra, ta), (rb, tb), sa, sb) = tokio::join!(
+    let elicit = "everything__trigger-elicitation-request";
+    let ((ra, ta), (rb, tb), sa, sb, _, _) = tokio::join!(
         call_with_progress(&alice, tool, long.clone()),
         call_with_progress(&bob, tool, long.clone()),
         call_text_with(&alice, sample, json!({"prompt": "from alice"})),
         call_text_with(&bob, sample, json!({"prompt": "from bob"})),
+        call_text_with(&alice, elicit, json!({})),
+        call_text_with(&bob, elicit, json!({})),
     );
     ra.expect("alice's call");
     rb.expect("bob's call");
@@ -269,6 +272,7 @@ async fn two_clients_at_once_over_http_each_see_only_their_own_messages() {
             "{who} saw another client's progress"
         );
         assert_eq!(seen.sampling.len(), 1, "{who}: one sampling request");
+        assert_eq!(seen.elicitation.len(), 1, "{who}: one elicitation request");
         assert!(
             seen.sampling[0].contains(prompt),
             "{who} got {:?}",

@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -150,6 +151,8 @@ async def measure(bin: str, front: str, work: Path, calls: int, warmup: int, too
                 break
         else:
             raise RuntimeError(f"{bin} exited before listening")
+        # Keep reading its log, or a full pipe would stop the gateway.
+        threading.Thread(target=lambda: [None for _ in child.stderr], daemon=True).start()
     timeout = 3600.0 if callgrind else 300.0
     try:
         async with Client(server, mode="legacy", read_timeout_seconds=timeout) as client:

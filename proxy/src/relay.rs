@@ -27,6 +27,7 @@ use rmcp::service::{
     InboundStreamOrigin, OriginatingRequestId, Peer, PeerRequestOptions, SubscriptionSink,
 };
 use rmcp::{ErrorData as McpError, RoleServer};
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::session::SessionState;
@@ -44,6 +45,34 @@ pub struct ClientCall {
     /// The lowest log level the client wants (its request's `_meta` or its `logging/setLevel`).
     pub log_level: Option<LoggingLevel>,
     pub session: Weak<SessionState>,
+    /// A 2026-07-28 client takes no server-to-client requests: a downstream's requests during its
+    /// call are put here, and the gateway answers the call with an input-required result instead.
+    pub questions: Option<mpsc::UnboundedSender<Question>>,
+}
+
+/// A downstream's request during a 2026-07-28 client's call, waiting for the client's answer (which
+/// comes back in the `inputResponses` of the client's retry).
+pub struct Question {
+    pub what: Capability,
+    pub request: InputRequest,
+    pub answer: oneshot::Sender<Result<ClientResult, McpError>>,
+}
+
+impl Question {
+    /// The client's answer, as it came in `inputResponses`.
+    pub fn answer_with(self, response: Option<serde_json::Value>) {
+        let answer = match response {
+            None => Err(McpError::invalid_params(
+                format!(
+                    "ucp: the client's retry did not answer the {} request",
+                    self.what.method()
+                ),
+                None,
+            )),
+            Some(value) => self.what.result_of(value),
+        };
+        let _ = self.answer.send(answer);
+    }
 }
 
 impl ClientCall {
@@ -102,6 +131,9 @@ impl ClientCall {
                 None,
             ));
         }
+        if let Some(questions) = &self.questions {
+            return put_to_client(what, request, questions, cancelled).await;
+        }
         request
             .extensions_mut()
             .insert(OriginatingRequestId(self.request_id.clone()));
@@ -146,6 +178,42 @@ impl ClientCall {
     }
 }
 
+/// Queues a downstream's request for a 2026-07-28 client's input-required result and waits for the
+/// answer of the client's retry.
+async fn put_to_client(
+    what: Capability,
+    request: ServerRequest,
+    questions: &mpsc::UnboundedSender<Question>,
+    cancelled: CancellationToken,
+) -> Result<ClientResult, McpError> {
+    let request = match request {
+        ServerRequest::CreateMessageRequest(r) => InputRequest::CreateMessage(r),
+        ServerRequest::ElicitRequest(r) => InputRequest::Elicitation(r),
+        ServerRequest::ListRootsRequest(r) => InputRequest::ListRoots(r),
+        other => {
+            return Err(McpError::internal_error(
+                format!("ucp: cannot put {other:?} to a 2026-07-28 client"),
+                None,
+            ));
+        }
+    };
+    let (answer, answered) = oneshot::channel();
+    questions
+        .send(Question {
+            what,
+            request,
+            answer,
+        })
+        .map_err(|_| McpError::internal_error("ucp: the client's call has ended", None))?;
+    tokio::select! {
+        answer = answered => answer.unwrap_or_else(|_| Err(McpError::internal_error(
+            format!("ucp: the client did not come back with an answer to {}", what.method()),
+            None,
+        ))),
+        _ = cancelled.cancelled() => Err(McpError::new(ErrorCode::INTERNAL_ERROR, "ucp: request cancelled", None)),
+    }
+}
+
 /// What a downstream asks a client for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Capability {
@@ -169,6 +237,25 @@ impl Capability {
             Capability::Elicitation => "elicitation",
             Capability::Roots => "roots",
         }
+    }
+
+    /// A client's answer to this kind of request, from its JSON form (an `inputResponses` entry).
+    fn result_of(self, value: serde_json::Value) -> Result<ClientResult, McpError> {
+        let parsed = match self {
+            Capability::Sampling => {
+                serde_json::from_value(value).map(ClientResult::CreateMessageResult)
+            }
+            Capability::Elicitation => {
+                serde_json::from_value(value).map(ClientResult::ElicitResult)
+            }
+            Capability::Roots => serde_json::from_value(value).map(ClientResult::ListRootsResult),
+        };
+        parsed.map_err(|e| {
+            McpError::invalid_params(
+                format!("ucp: the answer to {} is not valid: {e}", self.method()),
+                None,
+            )
+        })
     }
 
     fn declared_by(self, caps: Option<&ClientCapabilities>) -> bool {

@@ -22,6 +22,7 @@ use ucp_config::Exposure;
 
 use super::meta::{CALL_TOOL, SEARCH_TOOL, call_tool_target, search_args, search_result};
 use super::notify::{dynamic_work, follow_changes, refresh_dynamic};
+use super::parked::{Call, ParkedCalls};
 use super::{Gateway, handoff::Admitted};
 use crate::catalog::REWRITTEN_URI_PREFIX;
 use crate::downstream::Forward;
@@ -38,7 +39,7 @@ impl<S: Stage> Gateway<S> {
         snap: &Snapshot<S>,
         ex: &mut Exchange,
         mut request: CallToolRequestParams,
-        forward: &Forward,
+        forward: Forward,
     ) -> Result<CallToolResponse, ProxyError> {
         if request.name == SEARCH_TOOL {
             ex.target = Some(SEARCH_TOOL.to_string());
@@ -61,6 +62,17 @@ impl<S: Stage> Gateway<S> {
             .and_then(|t| t.annotations.as_ref())
             .is_some_and(|a| a.read_only_hint == Some(true) || a.idempotent_hint == Some(true));
         request.name = route.original.into();
+        if !forward.legacy_client {
+            let public = ex.target.clone().unwrap_or_default();
+            let mut response =
+                Box::pin(self.modern_call(public, &route.server, request, forward, idempotent))
+                    .await?;
+            if let CallToolResponse::Complete(result) = &mut response {
+                result.result_type.get_or_insert(ResultType::COMPLETE);
+            }
+            return Ok(response);
+        }
+        let forward = &forward;
         let mut response = self
             .shared
             .pool
@@ -101,6 +113,41 @@ impl<S: Stage> Gateway<S> {
             result.result_type.get_or_insert(ResultType::COMPLETE);
         }
         Ok(response)
+    }
+
+    /// A 2026-07-28 client's call. Such a client takes no server-to-client requests, so an older
+    /// server's sampling, elicitation or roots requests come back to it as an input-required
+    /// result, and its retry (carrying our `requestState`) resumes the parked call (`parked`).
+    async fn modern_call(
+        &self,
+        public: String,
+        server: &str,
+        mut request: CallToolRequestParams,
+        mut forward: Forward,
+        idempotent: bool,
+    ) -> Result<CallToolResponse, ProxyError> {
+        let parked = &self.shared.parked;
+        if ParkedCalls::is_ours(request.request_state.as_deref()) {
+            let state = request.request_state.take().unwrap_or_default();
+            let answers = request.input_responses.take().unwrap_or_default();
+            return parked
+                .resume(&public, &state, answers, &forward.cancelled)
+                .await;
+        }
+        let client = forward.cancelled.clone();
+        let cancel = tokio_util::sync::CancellationToken::new();
+        forward.cancelled = cancel.clone();
+        let (questions, asked) = tokio::sync::mpsc::unbounded_channel();
+        if let Some(call) = std::sync::Arc::get_mut(&mut forward.call) {
+            call.questions = Some(questions);
+        }
+        let pool = self.shared.pool.clone();
+        let server = server.to_string();
+        let call: Call = Box::pin(async move {
+            pool.call_tool(&server, request, Some(&forward), idempotent)
+                .await
+        });
+        parked.drive(public, call, cancel, &client, asked).await
     }
 
     /// `ucp_search_tools {query, k?}`: the selection stages answer, the handler formats.
@@ -242,7 +289,7 @@ impl<S: Stage> ServerHandler for Gateway<S> {
     ) -> Result<CallToolResponse, McpError> {
         let Admitted { mut ex, snap } = self.admitted(&context, Method::ToolsCall).await?;
         let forward = self.forward_of(&context);
-        let result = self.call_tool_in(&snap, &mut ex, request, &forward).await;
+        let result = self.call_tool_in(&snap, &mut ex, request, forward).await;
         let result = self.finish(&snap, &mut ex, result).await;
         self.after_call(&snap, &ex);
         result

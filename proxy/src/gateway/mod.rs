@@ -9,6 +9,7 @@ mod handler;
 pub mod handoff;
 pub mod meta;
 mod notify;
+mod parked;
 
 use std::sync::Arc;
 
@@ -33,6 +34,8 @@ pub struct GatewayShared<S> {
     /// Live sessions by `Mcp-Session-Id` (dynamic exposure's context endpoint).
     pub sessions: SessionRegistry,
     changes: broadcast::Sender<ListsChanged>,
+    /// 2026-07-28 clients' calls waiting for their answers to an older server's questions.
+    parked: parked::ParkedCalls,
 }
 
 impl<S: Stage> GatewayShared<S> {
@@ -43,6 +46,7 @@ impl<S: Stage> GatewayShared<S> {
             pool,
             sessions: SessionRegistry::default(),
             changes,
+            parked: parked::ParkedCalls::default(),
         })
     }
 
@@ -155,6 +159,7 @@ impl<S: Stage> Gateway<S> {
                 capabilities: context.client_capabilities(),
                 log_level: context.meta.log_level().or(*self.session.log_level.lock()),
                 session: Arc::downgrade(&self.session),
+                questions: None,
             }),
             cancelled: context.ct.clone(),
             legacy_client: context

@@ -12,7 +12,8 @@ take the same path) makes warm-up calls to `everything__echo`, waits until the g
     reads the instructions executed (Ir, all threads) -> instructions per call;
   - CPU: reads the summed on-CPU time of the gateway's threads (/proc/PID/task/*/schedstat, ns), makes N calls,
     reads it again -> microseconds per call (R rounds, builds interleaved; the median is reported).
-  - system calls (`--syscalls N`): under `strace -f -c`, a run with N calls minus a run with none.
+  - system calls (`--syscalls N`, stdio front only): under `strace -f -c`, a run with N calls minus a run
+    with none.
 Only the gateway process is counted (valgrind does not trace its children, server-everything runs natively).
 Prints a Markdown table and one JSON object per measurement on stderr. Needs scripts/setup.sh (the venv, Node
 servers) and valgrind (apt).
@@ -245,7 +246,7 @@ def main() -> int:
                     rows.setdefault((bin, front), {}).setdefault("cpu", []).append(r["cpu_us_per_call"])
         if ns.syscalls:
             for i, bin in enumerate(builds):
-                for front in ("stdio", "http"):
+                for front in ("stdio",):  # under strace the HTTP gateway never went idle here
                     per_call = syscalls(bin, front, Path(tmp) / f"sys-b{i}-{front}", ns.syscalls, ns.tool)
                     top = dict(sorted(per_call.items(), key=lambda kv: -kv[1])[:6])
                     print(json.dumps({"bin": bin, "front": front, "syscalls_per_call": top}), file=sys.stderr, flush=True)

@@ -52,6 +52,33 @@ fn check(result: &Value) {
     assert_eq!(time["timezone"], "Europe/Paris", "{result}");
 }
 
+/// A stdio-front config in `dir` in front of `servers` (YAML entries); returns its path.
+fn stdio_config(dir: &tempfile::TempDir, servers: &str) -> String {
+    let cfg = dir.path().join("ucp_config.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "server:\n  transport: stdio\nrouter:\n  exposure: all\ntool_zoo:\n  persist_dir: {:?}\ndownstream_servers:\n{servers}",
+            dir.path().join("zoo"),
+        ),
+    )
+    .unwrap();
+    cfg.display().to_string()
+}
+
+/// The client's arguments that start `ucp serve --stdio -c cfg` as its server.
+fn stdio_gateway(cfg: &str) -> [&str; 7] {
+    [
+        "stdio",
+        "--",
+        env!("CARGO_BIN_EXE_ucp"),
+        "serve",
+        "--stdio",
+        "-c",
+        cfg,
+    ]
+}
+
 fn servers() -> Vec<String> {
     vec![
         stdio_server("everything", &everything_bin(), &["stdio"]),
@@ -77,27 +104,9 @@ async fn python_sdk_client_over_http() {
 #[test]
 fn python_sdk_client_over_stdio() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("ucp_config.yaml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "server:\n  transport: stdio\nrouter:\n  exposure: all\ntool_zoo:\n  persist_dir: {:?}\ndownstream_servers:\n{}",
-            dir.path().join("zoo"),
-            servers().concat()
-        ),
-    )
-    .unwrap();
-    let cfg = cfg.display().to_string();
+    let cfg = stdio_config(&dir, &servers().concat());
     let mut args = calls();
-    args.extend([
-        "stdio",
-        "--",
-        env!("CARGO_BIN_EXE_ucp"),
-        "serve",
-        "--stdio",
-        "-c",
-        &cfg,
-    ]);
+    args.extend(stdio_gateway(&cfg));
     check(&run_client(&args));
 }
 
@@ -206,28 +215,13 @@ async fn python_sdk_client_gets_progress_sampling_elicitation_and_logs_over_http
 #[test]
 fn python_sdk_client_gets_progress_sampling_elicitation_and_logs_over_stdio() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("ucp_config.yaml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "server:\n  transport: stdio\nrouter:\n  exposure: all\ntool_zoo:\n  persist_dir: {:?}\ndownstream_servers:\n{}",
-            dir.path().join("zoo"),
-            stdio_server("everything", &everything_bin(), &["stdio"])
-        ),
-    )
-    .unwrap();
-    let cfg = cfg.display().to_string();
+    let cfg = stdio_config(
+        &dir,
+        &stdio_server("everything", &everything_bin(), &["stdio"]),
+    );
     for mode in ["legacy", "auto"] {
         let mut args = relay_args(mode);
-        args.extend([
-            "stdio",
-            "--",
-            env!("CARGO_BIN_EXE_ucp"),
-            "serve",
-            "--stdio",
-            "-c",
-            &cfg,
-        ]);
+        args.extend(stdio_gateway(&cfg));
         check_relays(&run_client(&args), mode);
     }
 }

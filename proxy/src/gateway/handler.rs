@@ -375,12 +375,8 @@ impl<S: Stage> ServerHandler for Gateway<S> {
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         let Admitted { mut ex, snap } = self.admitted(&context, Method::ResourcesRead).await?;
-        ex.target = Some(request.uri.clone());
-        let route = snap.catalog.route_resource(&request.uri);
-        ex.server = route.as_ref().map(|r| r.server.clone());
         let result: Result<ReadResourceResponse, ProxyError> = async {
-            snap.pipeline.route(&mut ex).await?;
-            let route = route.ok_or_else(|| ProxyError::UnknownResource(request.uri.clone()))?;
+            let route = routed_resource(&snap, &mut ex, &request.uri).await?;
             let public_uri = std::mem::replace(&mut request.uri, route.original);
             let mut response = self
                 .shared
@@ -468,12 +464,8 @@ impl<S: Stage> ServerHandler for Gateway<S> {
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         let Admitted { mut ex, snap } = self.admitted(&context, Method::OtherRequest).await?;
-        ex.target = Some(request.uri.clone());
-        let route = snap.catalog.route_resource(&request.uri);
-        ex.server = route.as_ref().map(|r| r.server.clone());
         let result: Result<(), ProxyError> = async {
-            snap.pipeline.route(&mut ex).await?;
-            let route = route.ok_or_else(|| ProxyError::UnknownResource(request.uri.clone()))?;
+            let route = routed_resource(&snap, &mut ex, &request.uri).await?;
             let subscriber = Subscriber {
                 session: std::sync::Arc::downgrade(&self.session),
                 public_uri: request.uri.clone(),
@@ -494,12 +486,8 @@ impl<S: Stage> ServerHandler for Gateway<S> {
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
         let Admitted { mut ex, snap } = self.admitted(&context, Method::OtherRequest).await?;
-        ex.target = Some(request.uri.clone());
-        let route = snap.catalog.route_resource(&request.uri);
-        ex.server = route.as_ref().map(|r| r.server.clone());
         let result: Result<(), ProxyError> = async {
-            snap.pipeline.route(&mut ex).await?;
-            let route = route.ok_or_else(|| ProxyError::UnknownResource(request.uri.clone()))?;
+            let route = routed_resource(&snap, &mut ex, &request.uri).await?;
             let session = std::sync::Arc::downgrade(&self.session);
             self.shared
                 .pool
@@ -569,6 +557,20 @@ impl<S: Stage> Gateway<S> {
         }
         Ok(())
     }
+}
+
+/// A request about resource `uri`: names it in the exchange, runs the route stages, and gives the
+/// server that owns it (the exact resource, else the template with the longest prefix).
+async fn routed_resource<S: Stage>(
+    snap: &Snapshot<S>,
+    ex: &mut Exchange,
+    uri: &str,
+) -> Result<crate::catalog::Route, ProxyError> {
+    ex.target = Some(uri.to_string());
+    let route = snap.catalog.route_resource(uri);
+    ex.server = route.as_ref().map(|r| r.server.clone());
+    snap.pipeline.route(ex).await?;
+    route.ok_or_else(|| ProxyError::UnknownResource(uri.to_string()))
 }
 
 /// A resource read through a rewritten URI answers with that URI, so the client sees what it asked.

@@ -31,7 +31,7 @@ use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResponse, ClientRequest, CompleteRequest,
     CompleteRequestParams, CompleteResult, GetPromptRequest, GetPromptRequestParams,
     GetPromptResponse, LoggingLevel, ReadResourceRequest, ReadResourceRequestParams,
-    ReadResourceResponse, ServerResult, SetLevelRequestParams, UnsubscribeRequestParams,
+    ReadResourceResponse, ServerResult, SetLevelRequestParams,
 };
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
@@ -361,7 +361,8 @@ impl DownstreamPool {
         subscriber: Subscriber,
     ) -> Result<(), ProxyError> {
         let ds = self.server(server)?;
-        // `resources/subscribe` exists before 2026-07-28 only.
+        // Over HTTP the 2025-11-25 companion session takes `resources/subscribe`; a 2026-07-28
+        // stdio link subscribes with `subscriptions/listen` (`Link::subscribe`).
         let link = self.link_for(&ds, true).await?;
         let session = subscriber.session.clone();
         if ds.listeners.subscribe(uri, subscriber)
@@ -383,10 +384,7 @@ impl DownstreamPool {
         let ds = self.server(server)?;
         if ds.listeners.unsubscribe(uri, session) {
             let link = self.link_for(&ds, true).await?;
-            let request = link
-                .peer
-                .unsubscribe(UnsubscribeRequestParams::new(uri.to_string()));
-            Box::pin(link.guard(ds.config.timeout, request)).await?;
+            Box::pin(link.unsubscribe(uri, ds.config.timeout)).await?;
         }
         Ok(())
     }

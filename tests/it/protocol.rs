@@ -268,3 +268,62 @@ async fn a_tool_offered_only_to_2026_07_28_clients_is_in_the_catalog() {
     assert_eq!(direct["protocol_version"], "2025-11-25", "{direct}");
     assert_eq!(direct["tools"], json!(["old", "grow"]), "{direct}");
 }
+
+/// A client that reports the URI of each notifications/resources/updated it receives.
+struct Updates(tokio::sync::mpsc::UnboundedSender<String>);
+
+impl ClientHandler for Updates {
+    async fn on_resource_updated(
+        &self,
+        params: rmcp::model::ResourceUpdatedNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        let _ = self.0.send(params.uri);
+    }
+}
+
+/// A stdio server that speaks 2026-07-28 has no `resources/subscribe`: the gateway follows the
+/// resource with a `subscriptions/listen` stream naming it, and an older client that subscribed
+/// through the gateway gets the updates, until it unsubscribes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resource_of_a_2026_07_28_stdio_server_can_be_subscribed_and_unsubscribed() {
+    let fixture = repo_file("tests/fixtures/named_tools_server.py");
+    let server = format!(
+        "{}    env:\n      NAMED_TOOLS_WATCHED: \"1\"\n",
+        stdio_server("new", &python_bin(), &[&fixture, "old"])
+    );
+    let gw = GatewayProcess::start(&http_config(&[server], ""));
+    wait_connected(&gw.url(""), &["new"]).await;
+    let (tx, mut updates) = tokio::sync::mpsc::unbounded_channel();
+    let client = Updates(tx)
+        .serve(StreamableHttpClientTransport::from_uri(gw.mcp_url()))
+        .await
+        .expect("connect");
+    let touch = || client.call_tool(rmcp::model::CallToolRequestParams::new("new__touch"));
+    #[allow(
+        deprecated,
+        reason = "resources/subscribe is what the older client uses"
+    )]
+    client
+        .peer()
+        .subscribe(rmcp::model::SubscribeRequestParams::new("test://watched"))
+        .await
+        .expect("resources/subscribe through the gateway");
+    touch().await.expect("touch");
+    let uri = tokio::time::timeout(Duration::from_secs(20), updates.recv())
+        .await
+        .expect("an update of the subscribed resource")
+        .unwrap();
+    assert_eq!(uri, "test://watched");
+
+    #[allow(deprecated, reason = "the counterpart of resources/subscribe")]
+    client
+        .peer()
+        .unsubscribe(rmcp::model::UnsubscribeRequestParams::new("test://watched"))
+        .await
+        .expect("resources/unsubscribe through the gateway");
+    touch().await.expect("touch after unsubscribing");
+    let late = tokio::time::timeout(Duration::from_secs(3), updates.recv()).await;
+    assert!(late.is_err(), "an update after unsubscribing: {late:?}");
+    client.cancel().await.ok();
+}

@@ -35,7 +35,7 @@ use crate::relay::{Capability, InFlight};
 
 /// The rmcp client handler of one downstream connection.
 pub struct DownstreamClient {
-    downstream: Weak<Downstream>,
+    pub(super) downstream: Weak<Downstream>,
     server: Arc<str>,
     info: ClientConfig,
     /// The client calls in flight on this connection (shared with its `Link`).

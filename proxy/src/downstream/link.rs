@@ -1,13 +1,14 @@
 //! A live connection to one downstream server, and the loop that keeps its listing current.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use rmcp::RoleClient;
 use rmcp::model::{
-    CancelledNotificationParam, ClientRequest, RequestMetaObject, ServerResult,
-    SubscribeRequestParams, SubscriptionFilter,
+    CancelledNotificationParam, ClientRequest, RequestMetaObject, ServerNotification, ServerResult,
+    SubscribeRequestParams, SubscriptionFilter, UnsubscribeRequestParams,
 };
 use rmcp::service::{Peer, PeerRequestOptions, ServiceError, Subscription};
 use tokio_util::sync::CancellationToken;
@@ -26,6 +27,11 @@ pub struct Link {
     gone: CancellationToken,
     /// The client calls in flight on this connection, for relaying back to their clients.
     inflight: Arc<InFlight>,
+    /// Where a resource update goes (its subscribers), for updates that arrive on a
+    /// `subscriptions/listen` stream rather than through the client handler.
+    downstream: Weak<Downstream>,
+    /// 2026-07-28: one `subscriptions/listen` stream per subscribed URI, ended by its token.
+    watches: parking_lot::Mutex<HashMap<String, CancellationToken>>,
 }
 
 /// The client side of a forwarded request: who asked, and the signal that it gave up.
@@ -46,6 +52,8 @@ impl Link {
             server,
             gone: CancellationToken::new(),
             inflight: running.service().inflight.clone(),
+            downstream: running.service().downstream.clone(),
+            watches: Default::default(),
         }
     }
 
@@ -144,18 +152,79 @@ impl Link {
             .is_some_and(|info| info.protocol_version.as_str() >= "2026-07-28")
     }
 
-    /// `resources/subscribe` for `uri` (after a reconnect, again for every subscribed URI).
+    /// Subscribes to updates of `uri` (after a reconnect, again for every subscribed URI): with
+    /// `resources/subscribe` before 2026-07-28, with a `subscriptions/listen` stream naming the URI
+    /// on a 2026-07-28 link, which has no `resources/subscribe`.
     pub async fn subscribe(&self, uri: &str, timeout: Duration) -> Result<(), ProxyError> {
+        if self.modern() {
+            return self.watch(uri, timeout).await;
+        }
         #[allow(
             deprecated,
             reason = "resources/subscribe is how pre-2026-07-28 servers announce updates"
         )]
-        self.guard(
-            timeout,
-            self.peer
-                .subscribe(SubscribeRequestParams::new(uri.to_string())),
-        )
-        .await
+        let request = self
+            .peer
+            .subscribe(SubscribeRequestParams::new(uri.to_string()));
+        Box::pin(self.guard(timeout, request)).await
+    }
+
+    /// Ends the subscription to `uri` (the last subscriber left).
+    pub async fn unsubscribe(&self, uri: &str, timeout: Duration) -> Result<(), ProxyError> {
+        if self.modern() {
+            if let Some(stop) = self.watches.lock().remove(uri) {
+                stop.cancel();
+            }
+            return Ok(());
+        }
+        #[allow(deprecated, reason = "the counterpart of resources/subscribe")]
+        let request = self
+            .peer
+            .unsubscribe(UnsubscribeRequestParams::new(uri.to_string()));
+        Box::pin(self.guard(timeout, request)).await
+    }
+
+    /// A `subscriptions/listen` stream for one URI whose updates go to the URI's subscribers until
+    /// it is unsubscribed or the connection ends.
+    async fn watch(&self, uri: &str, timeout: Duration) -> Result<(), ProxyError> {
+        let filter = SubscriptionFilter::builder()
+            .resource_subscriptions([uri])
+            .build();
+        let mut stream = Box::pin(self.guard(timeout, self.peer.listen(filter))).await?;
+        let stop = CancellationToken::new();
+        if let Some(old) = self.watches.lock().insert(uri.to_string(), stop.clone()) {
+            old.cancel();
+        }
+        let (downstream, gone, server) = (
+            self.downstream.clone(),
+            self.gone.clone(),
+            self.server.clone(),
+        );
+        tokio::spawn(async move {
+            loop {
+                let update = tokio::select! {
+                    next = stream.next() => next,
+                    _ = stop.cancelled() => break,
+                    _ = gone.cancelled() => break,
+                };
+                match update {
+                    Ok(Some(ServerNotification::ResourceUpdatedNotification(n))) => {
+                        let Some(ds) = downstream.upgrade() else {
+                            break;
+                        };
+                        for subscriber in ds.subscribers_of(&n.params.uri) {
+                            subscriber.updated(n.params.clone()).await;
+                        }
+                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) | Err(_) => {
+                        tracing::debug!(%server, "a resource subscription stream ended");
+                        break;
+                    }
+                }
+            }
+        });
+        Ok(())
     }
 
     fn map_error(&self, error: ServiceError, timeout: Duration) -> ProxyError {
@@ -179,6 +248,7 @@ impl Link {
 pub(super) async fn serve_link(pool: &DownstreamPool, ds: &Downstream, running: Running) -> String {
     let peer = running.peer().clone();
     let inflight = running.service().inflight.clone();
+    let downstream = running.service().downstream.clone();
     let cancel = running.cancellation_token();
     let mut quit = tokio::spawn(running.waiting());
     let link = Arc::new(Link {
@@ -186,6 +256,8 @@ pub(super) async fn serve_link(pool: &DownstreamPool, ds: &Downstream, running: 
         server: ds.name.clone(),
         gone: CancellationToken::new(),
         inflight,
+        downstream,
+        watches: Default::default(),
     });
     let first = tokio::select! {
         listing = fetch_listing(&link, ds.config.timeout) => listing,

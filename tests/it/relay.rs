@@ -352,7 +352,7 @@ async fn log_messages_reach_a_client_that_set_a_level() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn progress_and_sampling_reach_a_client_of_the_stdio_front() {
+async fn progress_sampling_and_logs_reach_a_client_of_the_stdio_front() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("ucp_config.yaml");
     let config = format!(
@@ -406,5 +406,20 @@ async fn progress_and_sampling_reach_a_client_of_the_stdio_front() {
     )
     .await;
     assert!(sampled.contains("answer from erin"), "{sampled}");
+    #[allow(deprecated, reason = "logging/setLevel is what this test relays")]
+    client
+        .peer()
+        .set_level(rmcp::model::SetLevelRequestParams::new(
+            rmcp::model::LoggingLevel::Debug,
+        ))
+        .await
+        .expect("logging/setLevel through the stdio front");
+    call_text_with(&client, "everything__toggle-simulated-logging", json!({})).await;
+    eventually(
+        Duration::from_secs(20),
+        "a downstream log message on the stdio front",
+        || async { (!handler.seen.lock().unwrap().logs.is_empty()).then_some(()) },
+    )
+    .await;
     client.cancel().await.ok();
 }

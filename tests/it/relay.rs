@@ -202,6 +202,26 @@ async fn progress_sampling_and_elicitation_reach_the_calling_client_over_stdio()
     client.cancel().await.ok();
 }
 
+/// `logging/setLevel debug` through the gateway, then server-everything's simulated logging: a log
+/// message reaches `handler` within 20 s.
+async fn set_level_and_expect_a_log(client: &Client, handler: &Answering) {
+    #[allow(deprecated, reason = "logging/setLevel is what these tests relay")]
+    client
+        .peer()
+        .set_level(rmcp::model::SetLevelRequestParams::new(
+            rmcp::model::LoggingLevel::Debug,
+        ))
+        .await
+        .expect("logging/setLevel through the gateway");
+    call_text_with(client, "everything__toggle-simulated-logging", json!({})).await;
+    eventually(
+        Duration::from_secs(20),
+        "a downstream log message",
+        || async { (!handler.seen.lock().unwrap().logs.is_empty()).then_some(()) },
+    )
+    .await;
+}
+
 async fn call_text_with(client: &Client, name: &str, args: Value) -> String {
     let params = CallToolRequestParams::new(name.to_string())
         .with_arguments(args.as_object().cloned().unwrap_or_default());
@@ -333,21 +353,7 @@ async fn log_messages_reach_a_client_that_set_a_level() {
     wait_connected(&gw.url(""), &["everything"]).await;
     let handler = Answering::new("dave");
     let client = connect(&gw.mcp_url(), handler.clone()).await;
-    #[allow(deprecated, reason = "logging/setLevel is what this test relays")]
-    client
-        .peer()
-        .set_level(rmcp::model::SetLevelRequestParams::new(
-            rmcp::model::LoggingLevel::Debug,
-        ))
-        .await
-        .expect("logging/setLevel through the gateway");
-    call_text_with(&client, "everything__toggle-simulated-logging", json!({})).await;
-    eventually(
-        Duration::from_secs(20),
-        "a downstream log message",
-        || async { (!handler.seen.lock().unwrap().logs.is_empty()).then_some(()) },
-    )
-    .await;
+    set_level_and_expect_a_log(&client, &handler).await;
     client.cancel().await.ok();
 }
 
@@ -406,20 +412,6 @@ async fn progress_sampling_and_logs_reach_a_client_of_the_stdio_front() {
     )
     .await;
     assert!(sampled.contains("answer from erin"), "{sampled}");
-    #[allow(deprecated, reason = "logging/setLevel is what this test relays")]
-    client
-        .peer()
-        .set_level(rmcp::model::SetLevelRequestParams::new(
-            rmcp::model::LoggingLevel::Debug,
-        ))
-        .await
-        .expect("logging/setLevel through the stdio front");
-    call_text_with(&client, "everything__toggle-simulated-logging", json!({})).await;
-    eventually(
-        Duration::from_secs(20),
-        "a downstream log message on the stdio front",
-        || async { (!handler.seen.lock().unwrap().logs.is_empty()).then_some(()) },
-    )
-    .await;
+    set_level_and_expect_a_log(&client, &handler).await;
     client.cancel().await.ok();
 }

@@ -17,9 +17,10 @@ pub use error::{ConfigError, ConfigErrors};
 pub use interpolate::interpolate;
 pub use load::{Loaded, parse};
 pub use model::{
-    AuthConfig, AuthProvider, CacheConfig, Config, DEFAULT_DOWNSTREAM_TIMEOUT,
-    DEFAULT_MAX_BODY_BYTES, DownstreamConfig, DownstreamTransport, Exposure, LogFormat, LogLevel,
-    LogOutput, MetricsConfig, RateLimitConfig, RedisConfig, RouterConfig, RouterMode, ServerConfig,
-    ServerTransport, SessionBackend, SessionConfig, SslConfig, TlsVersion, ToolZooConfig,
+    ApiKeyConfig, AuthConfig, AuthProvider, CacheConfig, Config, DEFAULT_DOWNSTREAM_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES, DownstreamConfig, DownstreamTransport, Exposure, JwtAlgorithm,
+    LogFormat, LogLevel, LogOutput, MetricsConfig, OAuth2Config, RateLimitConfig, RedisConfig,
+    RouterConfig, RouterMode, ServerConfig, ServerTransport, SessionBackend, SessionConfig,
+    SslConfig, TlsVersion, ToolZooConfig,
 };
 pub use template::INIT_TEMPLATE;

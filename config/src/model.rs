@@ -128,12 +128,85 @@ pub enum AuthProvider {
     OAuth2,
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+/// Who may call the gateway over HTTP (stdio clients are the local user who started it).
+#[derive(Debug, Clone, PartialEq)]
 pub struct AuthConfig {
     pub enabled: bool,
     pub provider: AuthProvider,
+    /// HS256 shared secret (`jwt`).
     pub secret: Option<String>,
+    /// A PEM public key (RSA or EC P-256) that verifies tokens (`jwt`, `oauth2`).
+    pub public_key_path: Option<PathBuf>,
+    /// A JWKS file: keys chosen by the token's `kid` (`jwt`, `oauth2`).
+    pub jwks_path: Option<PathBuf>,
+    /// Accepted signature algorithms; empty means the one the key implies.
+    pub algorithms: Vec<JwtAlgorithm>,
+    /// Required `iss`.
+    pub issuer: Option<String>,
+    /// Accepted `aud` values (any one); empty means `aud` is not checked. For `oauth2` it
+    /// defaults to `resource`.
+    pub audience: Vec<String>,
+    /// Clock skew allowed on `exp` and `nbf`.
+    pub leeway: Duration,
+    /// The claim that names the identity (`sub`).
+    pub identity_claim: String,
+    /// The claim listing the identity's groups (`groups`): an array or a space-separated string.
+    pub groups_claim: String,
+    pub api_keys: Vec<ApiKeyConfig>,
+    pub oauth2: OAuth2Config,
     pub rate_limit: Option<RateLimitConfig>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            enabled: false,
+            provider: AuthProvider::Jwt,
+            secret: None,
+            public_key_path: None,
+            jwks_path: None,
+            algorithms: Vec::new(),
+            issuer: None,
+            audience: Vec::new(),
+            leeway: Duration::from_secs(30),
+            identity_claim: "sub".to_owned(),
+            groups_claim: "groups".to_owned(),
+            api_keys: Vec::new(),
+            oauth2: OAuth2Config::default(),
+            rate_limit: None,
+        }
+    }
+}
+
+/// Signature algorithms a token may use. `none` and the others are never accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JwtAlgorithm {
+    HS256,
+    RS256,
+    ES256,
+}
+
+/// One API key: only its SHA-256 is in the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyConfig {
+    pub identity: String,
+    pub sha256: [u8; 32],
+    pub groups: Vec<String>,
+    /// Kept in the file for the record, refused like an unknown key.
+    pub revoked: bool,
+}
+
+/// The OAuth 2.1 resource server's side (RFC 9728 metadata); `resource` is set when the provider
+/// is `oauth2`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OAuth2Config {
+    /// This gateway's canonical URL, e.g. `https://ucp.example.com/mcp`.
+    pub resource: Option<String>,
+    /// Defaults to `[issuer]`.
+    pub authorization_servers: Vec<String>,
+    pub scopes_supported: Vec<String>,
+    /// Scopes every token must carry (in `scope`); a token without them gets 403.
+    pub required_scopes: Vec<String>,
 }
 
 /// Per-identity limit; both numbers are greater than zero.

@@ -28,7 +28,7 @@ pub(crate) struct RawServer {
     pub port: Option<u16>,
     pub log_level: Option<String>,
     pub log_format: Option<String>,
-    pub log_output: Option<RawLogOutput>,
+    pub log_output: Option<RawOneOrMany>,
     pub sanitize_logs: Option<bool>,
     pub max_body_bytes: Option<usize>,
     pub allowed_origins: Option<Vec<String>>,
@@ -52,7 +52,28 @@ pub(crate) struct RawAuth {
     pub enabled: Option<bool>,
     pub provider: Option<String>,
     pub secret: Option<String>,
+    pub public_key_path: Option<String>,
+    pub jwks_path: Option<String>,
+    pub algorithms: Option<RawOneOrMany>,
+    pub issuer: Option<String>,
+    pub audience: Option<RawOneOrMany>,
+    pub leeway: Option<u64>,
+    pub identity_claim: Option<String>,
+    pub groups_claim: Option<String>,
+    pub api_keys: Option<Vec<RawApiKey>>,
+    pub resource: Option<String>,
+    pub authorization_servers: Option<Vec<String>>,
+    pub scopes_supported: Option<Vec<String>>,
+    pub required_scopes: Option<Vec<String>>,
     pub rate_limit: Option<RawRateLimit>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawApiKey {
+    pub identity: Option<String>,
+    pub hash: Option<String>,
+    pub groups: Option<Vec<String>>,
+    pub revoked: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -179,30 +200,30 @@ impl<'de> Deserialize<'de> for RawScalar {
     }
 }
 
-/// `log_output` written as one string or as a list of strings.
+/// A value written as one string or as a list of strings (`log_output`, `auth.audience`).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum RawLogOutput {
+pub(crate) enum RawOneOrMany {
     One(String),
     Many(Vec<String>),
 }
 
-impl<'de> Deserialize<'de> for RawLogOutput {
+impl<'de> Deserialize<'de> for RawOneOrMany {
     fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
         struct OneOrMany;
         impl<'de> Visitor<'de> for OneOrMany {
-            type Value = RawLogOutput;
+            type Value = RawOneOrMany;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a string or a list of strings")
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawLogOutput, E> {
-                Ok(RawLogOutput::One(v.to_owned()))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawOneOrMany, E> {
+                Ok(RawOneOrMany::One(v.to_owned()))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawLogOutput, A::Error> {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawOneOrMany, A::Error> {
                 let mut items = Vec::new();
                 while let Some(item) = seq.next_element::<String>()? {
                     items.push(item);
                 }
-                Ok(RawLogOutput::Many(items))
+                Ok(RawOneOrMany::Many(items))
             }
         }
         de.deserialize_any(OneOrMany)

@@ -48,8 +48,32 @@ server:
     enabled: false
     # jwt, apikey or oauth2.
     provider: jwt
-    # Shared secret for jwt (required when auth is enabled with provider jwt).
+    # jwt: one of secret (HS256), public_key_path (PEM, RS256 or ES256) or jwks_path (keys by kid).
     # secret: "${JWT_SECRET}"
+    # public_key_path: /etc/ucp/jwt_public.pem
+    # jwks_path: /etc/ucp/jwks.json
+    # Accepted algorithms (HS256, RS256, ES256); unset accepts only the one the key implies.
+    # algorithms: [RS256]
+    # Required iss, and accepted aud values (oauth2: aud defaults to resource).
+    # issuer: "https://idp.example.com"
+    # audience: ucp
+    # Clock skew allowed on exp and nbf, in seconds (at most 300).
+    leeway: 30
+    # Which claims name the identity and list its groups.
+    identity_claim: sub
+    groups_claim: groups
+    # apikey: each key's SHA-256 (print one with `ucp hash-api-key`), never the key itself.
+    # api_keys:
+    #   - identity: team-search
+    #     hash: "sha256:<64 hex digits>"
+    #     groups: [search]
+    #     revoked: false
+    # oauth2 (an OAuth 2.1 resource server): this gateway's URL, served as RFC 9728 metadata at
+    # /.well-known/oauth-protected-resource; tokens must be issued for it.
+    # resource: "https://ucp.example.com/mcp"
+    # authorization_servers: ["https://idp.example.com"]
+    # scopes_supported: [mcp]
+    # required_scopes: [mcp]
     # Per-identity request limit; over it, HTTP 429 with Retry-After. Both numbers must be > 0.
     # rate_limit:
     #   requests_per_minute: 100

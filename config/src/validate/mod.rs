@@ -17,7 +17,7 @@ use crate::raw::{RawCache, RawConfig, RawRedis, RawRouter, RawSession, RawToolZo
 /// Builds the validated config; the result is only meaningful when `problems` stayed empty.
 pub(crate) fn validate(raw: RawConfig, p: &mut Problems, warnings: &mut Vec<String>) -> Config {
     // Problems are reported in file order: server, tool_zoo, router, session, downstream_servers.
-    let server = server::server(raw.server.unwrap_or_default(), p);
+    let server = server::server(raw.server.unwrap_or_default(), p, warnings);
     let tool_zoo = tool_zoo(raw.tool_zoo.unwrap_or_default(), p, warnings);
     let router = router(raw.router.unwrap_or_default(), p);
     let session = session(raw.session.unwrap_or_default(), p, warnings);

@@ -4,14 +4,14 @@ use std::path::PathBuf;
 
 use crate::error::Problems;
 use crate::model::{
-    AuthConfig, AuthProvider, LogFormat, LogLevel, LogOutput, MetricsConfig, RateLimitConfig,
-    ServerConfig, ServerTransport, SslConfig, TlsVersion,
+    ApiKeyConfig, AuthConfig, AuthProvider, JwtAlgorithm, LogFormat, LogLevel, LogOutput,
+    MetricsConfig, RateLimitConfig, ServerConfig, ServerTransport, SslConfig, TlsVersion,
 };
-use crate::raw::{RawAuth, RawLogOutput, RawMetrics, RawServer, RawSsl};
+use crate::raw::{RawApiKey, RawAuth, RawMetrics, RawOneOrMany, RawServer, RawSsl};
 
 use super::{choice, choice_expecting, non_empty};
 
-pub(super) fn server(raw: RawServer, p: &mut Problems) -> ServerConfig {
+pub(super) fn server(raw: RawServer, p: &mut Problems, warnings: &mut Vec<String>) -> ServerConfig {
     let mut out = ServerConfig::default();
     if let Some(name) = raw.name {
         out.name = non_empty(name, "server.name", p);
@@ -85,7 +85,7 @@ pub(super) fn server(raw: RawServer, p: &mut Problems) -> ServerConfig {
         out.allowed_origins = origins;
     }
     out.ssl = ssl(raw.ssl.unwrap_or_default(), p);
-    out.auth = auth(raw.auth.unwrap_or_default(), p);
+    out.auth = auth(raw.auth.unwrap_or_default(), p, warnings);
     out.metrics = metrics(raw.metrics.unwrap_or_default(), p);
     if out.transport == ServerTransport::Http && out.port != 0 && out.metrics.port == Some(out.port)
     {
@@ -97,10 +97,10 @@ pub(super) fn server(raw: RawServer, p: &mut Problems) -> ServerConfig {
     out
 }
 
-fn log_outputs(raw: RawLogOutput, p: &mut Problems) -> Vec<LogOutput> {
+fn log_outputs(raw: RawOneOrMany, p: &mut Problems) -> Vec<LogOutput> {
     let items: Vec<(String, String)> = match raw {
-        RawLogOutput::One(item) => vec![("server.log_output".to_owned(), item)],
-        RawLogOutput::Many(items) => items
+        RawOneOrMany::One(item) => vec![("server.log_output".to_owned(), item)],
+        RawOneOrMany::Many(items) => items
             .into_iter()
             .enumerate()
             .map(|(i, item)| (format!("server.log_output[{i}]"), item))
@@ -192,7 +192,7 @@ fn ssl(raw: RawSsl, p: &mut Problems) -> SslConfig {
     out
 }
 
-fn auth(raw: RawAuth, p: &mut Problems) -> AuthConfig {
+fn auth(raw: RawAuth, p: &mut Problems, warnings: &mut Vec<String>) -> AuthConfig {
     let mut out = AuthConfig::default();
     if let Some(enabled) = raw.enabled {
         out.enabled = enabled;
@@ -215,11 +215,58 @@ fn auth(raw: RawAuth, p: &mut Problems) -> AuthConfig {
         .unwrap_or(out.provider);
     }
     out.secret = raw.secret.filter(|s| !s.is_empty());
-    if out.enabled && out.provider == AuthProvider::Jwt && out.secret.is_none() {
-        p.push(
-            "server.auth.secret",
-            "required when auth is enabled with provider jwt",
-        );
+    out.public_key_path = raw
+        .public_key_path
+        .map(|v| non_empty(v, "server.auth.public_key_path", p).into());
+    out.jwks_path = raw
+        .jwks_path
+        .map(|v| non_empty(v, "server.auth.jwks_path", p).into());
+    if let Some(algorithms) = raw.algorithms {
+        let names = [
+            ("HS256", JwtAlgorithm::HS256),
+            ("RS256", JwtAlgorithm::RS256),
+            ("ES256", JwtAlgorithm::ES256),
+        ];
+        for (path, name) in one_or_many(algorithms, "server.auth.algorithms") {
+            match names
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name.trim()))
+            {
+                Some((_, alg)) => out.algorithms.push(*alg),
+                None => p.push(
+                    path,
+                    format!("unsupported algorithm \"{name}\" (expected HS256, RS256 or ES256)"),
+                ),
+            }
+        }
+    }
+    out.issuer = raw.issuer.map(|v| non_empty(v, "server.auth.issuer", p));
+    if let Some(audience) = raw.audience {
+        for (path, aud) in one_or_many(audience, "server.auth.audience") {
+            out.audience.push(non_empty(aud, &path, p));
+        }
+    }
+    if let Some(leeway) = raw.leeway {
+        if leeway > 300 {
+            p.push("server.auth.leeway", "at most 300 seconds");
+        }
+        out.leeway = std::time::Duration::from_secs(leeway);
+    }
+    if let Some(claim) = raw.identity_claim {
+        out.identity_claim = non_empty(claim, "server.auth.identity_claim", p);
+    }
+    if let Some(claim) = raw.groups_claim {
+        out.groups_claim = non_empty(claim, "server.auth.groups_claim", p);
+    }
+    out.api_keys = api_keys(raw.api_keys.unwrap_or_default(), p);
+    out.oauth2.resource = raw
+        .resource
+        .map(|v| non_empty(v, "server.auth.resource", p));
+    out.oauth2.authorization_servers = raw.authorization_servers.unwrap_or_default();
+    out.oauth2.scopes_supported = raw.scopes_supported.unwrap_or_default();
+    out.oauth2.required_scopes = raw.required_scopes.unwrap_or_default();
+    if out.enabled {
+        auth_provider_keys(&mut out, p, warnings);
     }
     if let Some(limit) = raw.rate_limit {
         let mut positive = |value: Option<u32>, key: &str| -> u32 {
@@ -237,6 +284,178 @@ fn auth(raw: RawAuth, p: &mut Problems) -> AuthConfig {
         });
     }
     out
+}
+
+/// What each provider needs, checked once auth is enabled.
+fn auth_provider_keys(out: &mut AuthConfig, p: &mut Problems, warnings: &mut Vec<String>) {
+    let sources = [
+        ("secret", out.secret.is_some()),
+        ("public_key_path", out.public_key_path.is_some()),
+        ("jwks_path", out.jwks_path.is_some()),
+    ];
+    let given: Vec<&str> = sources.iter().filter(|s| s.1).map(|s| s.0).collect();
+    match out.provider {
+        AuthProvider::Jwt => {
+            if given.is_empty() {
+                p.push(
+                    "server.auth.secret",
+                    "required when auth is enabled with provider jwt (or public_key_path, or jwks_path)",
+                );
+            }
+        }
+        AuthProvider::OAuth2 => {
+            if out.secret.is_some() {
+                p.push(
+                    "server.auth.secret",
+                    "not used by provider oauth2: tokens are verified with the authorization \
+                     server's public keys (public_key_path or jwks_path)",
+                );
+            } else if given.is_empty() {
+                p.push(
+                    "server.auth.jwks_path",
+                    "required when auth is enabled with provider oauth2 (or public_key_path)",
+                );
+            }
+            if out.issuer.is_none() {
+                p.push("server.auth.issuer", "required with provider oauth2");
+            }
+            match &out.oauth2.resource {
+                None => p.push(
+                    "server.auth.resource",
+                    "required with provider oauth2: this gateway's URL, e.g. https://ucp.example.com/mcp",
+                ),
+                Some(resource) if !is_http_url(resource) => p.push(
+                    "server.auth.resource",
+                    format!("\"{resource}\" is not an http(s) URL"),
+                ),
+                Some(resource) => {
+                    if out.audience.is_empty() {
+                        out.audience.push(resource.clone());
+                    }
+                }
+            }
+            if out.oauth2.authorization_servers.is_empty()
+                && let Some(issuer) = &out.issuer
+            {
+                out.oauth2.authorization_servers.push(issuer.clone());
+            }
+        }
+        AuthProvider::ApiKey => {
+            if out.api_keys.iter().all(|k| k.revoked) {
+                p.push(
+                    "server.auth.api_keys",
+                    "required when auth is enabled with provider apikey: at least one key that is not revoked",
+                );
+            }
+        }
+    }
+    if out.provider != AuthProvider::ApiKey && given.len() > 1 {
+        p.push(
+            format!("server.auth.{}", given[1]),
+            format!(
+                "give one of secret, public_key_path or jwks_path (also set: {})",
+                given[0]
+            ),
+        );
+    }
+    // Algorithm confusion: an HMAC algorithm with a public key, or an asymmetric one with a secret.
+    let secret = out.secret.is_some();
+    for (i, alg) in out.algorithms.iter().enumerate() {
+        if (*alg == JwtAlgorithm::HS256) != secret && out.provider != AuthProvider::ApiKey {
+            p.push(
+                format!("server.auth.algorithms[{i}]"),
+                if secret {
+                    "an asymmetric algorithm needs public_key_path or jwks_path, not secret"
+                } else {
+                    "HS256 needs a shared secret; a public key never verifies an HMAC token"
+                },
+            );
+        }
+    }
+    if let Some(secret) = &out.secret
+        && secret.len() < 32
+    {
+        warnings.push(
+            "server.auth.secret: shorter than 32 bytes; an HS256 secret should have 256 bits \
+             (generate one with `openssl rand -base64 32`)"
+                .to_owned(),
+        );
+    }
+}
+
+fn api_keys(raw: Vec<RawApiKey>, p: &mut Problems) -> Vec<ApiKeyConfig> {
+    let mut out: Vec<ApiKeyConfig> = Vec::with_capacity(raw.len());
+    for (i, key) in raw.into_iter().enumerate() {
+        let path = format!("server.auth.api_keys[{i}]");
+        let identity = match key.identity {
+            Some(identity) => non_empty(identity, &format!("{path}.identity"), p),
+            None => {
+                p.push(format!("{path}.identity"), "required");
+                String::new()
+            }
+        };
+        let sha256 = match key.hash.as_deref().map(parse_key_hash) {
+            Some(Ok(hash)) => hash,
+            Some(Err(why)) => {
+                p.push(format!("{path}.hash"), why);
+                [0; 32]
+            }
+            None => {
+                p.push(
+                    format!("{path}.hash"),
+                    "required: sha256:<64 hex digits> (print one with `ucp hash-api-key`)",
+                );
+                [0; 32]
+            }
+        };
+        if sha256 != [0; 32] && out.iter().any(|k| k.sha256 == sha256) {
+            p.push(format!("{path}.hash"), "the same key is listed twice");
+        }
+        out.push(ApiKeyConfig {
+            identity,
+            sha256,
+            groups: key.groups.unwrap_or_default(),
+            revoked: key.revoked.unwrap_or(false),
+        });
+    }
+    out
+}
+
+/// `sha256:<64 hex digits>`.
+fn parse_key_hash(text: &str) -> Result<[u8; 32], String> {
+    let hex = text.trim().strip_prefix("sha256:").ok_or_else(|| {
+        "expected sha256:<64 hex digits> (print one with `ucp hash-api-key`); keys are never \
+         written in the config in clear"
+            .to_owned()
+    })?;
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("expected sha256: followed by 64 hex digits".to_owned());
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
+fn is_http_url(url: &str) -> bool {
+    url.split_once("://").is_some_and(|(scheme, rest)| {
+        matches!(scheme, "http" | "https")
+            && !rest.is_empty()
+            && !rest.contains(char::is_whitespace)
+    })
+}
+
+/// Items of a one-or-many value with their YAML paths.
+fn one_or_many(raw: RawOneOrMany, key: &str) -> Vec<(String, String)> {
+    match raw {
+        RawOneOrMany::One(item) => vec![(key.to_owned(), item)],
+        RawOneOrMany::Many(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| (format!("{key}[{i}]"), item))
+            .collect(),
+    }
 }
 
 fn metrics(raw: RawMetrics, p: &mut Problems) -> MetricsConfig {

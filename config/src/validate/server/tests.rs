@@ -1,7 +1,13 @@
 //! Tests for `server` validation: listener, logging, TLS, auth, rate limit, metrics.
 
+use std::time::Duration;
+
 use crate::validate::tests::{errors, ok, one_error};
-use crate::{AuthProvider, LogFormat, LogLevel, LogOutput, TlsVersion};
+use crate::{AuthProvider, JwtAlgorithm, LogFormat, LogLevel, LogOutput, TlsVersion};
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
 
 #[test]
 fn server_values_and_port_zero() {
@@ -101,10 +107,19 @@ fn tls_versions() {
     );
 }
 
+const KEY_HASH: &str = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
 #[test]
 fn auth_checks() {
-    let c = ok("server: {auth: {enabled: true, provider: apikey}}");
+    let c = ok(&format!(
+        "server: {{auth: {{enabled: true, provider: apikey, api_keys: [{{identity: team-a, hash: '{KEY_HASH}', groups: [a]}}]}}}}"
+    ));
     assert_eq!(c.server.auth.provider, AuthProvider::ApiKey);
+    let key = &c.server.auth.api_keys[0];
+    assert_eq!(
+        (key.identity.as_str(), key.sha256[0], key.sha256[31]),
+        ("team-a", 0x9f, 0x08)
+    );
     assert_eq!(
         ok("server: {auth: {provider: OAuth2}}")
             .server
@@ -118,7 +133,7 @@ fn auth_checks() {
     );
     assert_eq!(
         one_error("server: {auth: {enabled: true, provider: jwt, secret: ''}}"),
-        "server.auth.secret: required when auth is enabled with provider jwt"
+        "server.auth.secret: required when auth is enabled with provider jwt (or public_key_path, or jwks_path)"
     );
     assert_eq!(
         errors("server: {auth: {rate_limit: {requests_per_minute: 0}}}"),
@@ -126,6 +141,101 @@ fn auth_checks() {
             "server.auth.rate_limit.requests_per_minute: must be greater than 0",
             "server.auth.rate_limit.burst: required when rate_limit is set",
         ]
+    );
+}
+
+#[test]
+fn jwt_keys_and_algorithms() {
+    let c = ok(
+        "server: {auth: {enabled: true, public_key_path: /k.pem, algorithms: RS256, issuer: i, audience: [a, b], leeway: 5}}",
+    );
+    let auth = &c.server.auth;
+    assert_eq!(auth.algorithms, vec![JwtAlgorithm::RS256]);
+    assert_eq!(auth.audience, vec!["a", "b"]);
+    assert_eq!(auth.leeway, Duration::from_secs(5));
+    assert_eq!(
+        one_error("server: {auth: {enabled: true, public_key_path: /k.pem, algorithms: [HS256]}}"),
+        "server.auth.algorithms[0]: HS256 needs a shared secret; a public key never verifies an HMAC token"
+    );
+    assert_eq!(
+        one_error("server: {auth: {enabled: true, secret: s, algorithms: [ES256]}}"),
+        "server.auth.algorithms[0]: an asymmetric algorithm needs public_key_path or jwks_path, not secret"
+    );
+    assert_eq!(
+        one_error("server: {auth: {algorithms: [none]}}"),
+        r#"server.auth.algorithms[0]: unsupported algorithm "none" (expected HS256, RS256 or ES256)"#
+    );
+    assert_eq!(
+        one_error("server: {auth: {enabled: true, secret: s, jwks_path: /j.json}}"),
+        "server.auth.jwks_path: give one of secret, public_key_path or jwks_path (also set: secret)"
+    );
+    assert_eq!(
+        one_error("server: {auth: {leeway: 3600}}"),
+        "server.auth.leeway: at most 300 seconds"
+    );
+    let short = crate::parse("server: {auth: {enabled: true, secret: short}}", &no_env).unwrap();
+    assert!(
+        short
+            .warnings
+            .iter()
+            .any(|w| w.contains("shorter than 32 bytes")),
+        "{:?}",
+        short.warnings
+    );
+}
+
+#[test]
+fn api_key_checks() {
+    assert_eq!(
+        one_error("server: {auth: {enabled: true, provider: apikey}}"),
+        "server.auth.api_keys: required when auth is enabled with provider apikey: at least one key that is not revoked"
+    );
+    assert_eq!(
+        errors("server: {auth: {api_keys: [{hash: 'plain-key-in-clear'}]}}"),
+        vec![
+            "server.auth.api_keys[0].identity: required",
+            "server.auth.api_keys[0].hash: expected sha256:<64 hex digits> (print one with `ucp hash-api-key`); keys are never written in the config in clear",
+        ]
+    );
+    assert_eq!(
+        one_error(&format!(
+            "server: {{auth: {{api_keys: [{{identity: a, hash: '{KEY_HASH}'}}, {{identity: b, hash: '{KEY_HASH}'}}]}}}}"
+        )),
+        "server.auth.api_keys[1].hash: the same key is listed twice"
+    );
+    assert_eq!(
+        one_error("server: {auth: {api_keys: [{identity: a, hash: 'sha256:abc'}]}}"),
+        "server.auth.api_keys[0].hash: expected sha256: followed by 64 hex digits"
+    );
+    assert_eq!(
+        one_error("server: {auth: {api_keys: [{identity: a, hash: 'x', grups: []}]}}")
+            .split(':')
+            .next(),
+        Some("server.auth.api_keys[0].grups")
+    );
+}
+
+#[test]
+fn oauth2_checks() {
+    let c = ok(
+        "server: {auth: {enabled: true, provider: oauth2, jwks_path: /j.json, issuer: 'https://idp', resource: 'https://ucp.example.com/mcp'}}",
+    );
+    let auth = &c.server.auth;
+    assert_eq!(auth.audience, vec!["https://ucp.example.com/mcp"]);
+    assert_eq!(auth.oauth2.authorization_servers, vec!["https://idp"]);
+    assert_eq!(
+        errors("server: {auth: {enabled: true, provider: oauth2, secret: s}}"),
+        vec![
+            "server.auth.secret: not used by provider oauth2: tokens are verified with the authorization server's public keys (public_key_path or jwks_path)",
+            "server.auth.issuer: required with provider oauth2",
+            "server.auth.resource: required with provider oauth2: this gateway's URL, e.g. https://ucp.example.com/mcp",
+        ]
+    );
+    assert_eq!(
+        one_error(
+            "server: {auth: {enabled: true, provider: oauth2, jwks_path: /j, issuer: i, resource: 'ucp'}}"
+        ),
+        r#"server.auth.resource: "ucp" is not an http(s) URL"#
     );
 }
 

@@ -208,10 +208,8 @@ fn api_key_checks() {
         "server.auth.api_keys[0].hash: expected sha256: followed by 64 hex digits"
     );
     assert_eq!(
-        one_error("server: {auth: {api_keys: [{identity: a, hash: 'x', grups: []}]}}")
-            .split(':')
-            .next(),
-        Some("server.auth.api_keys[0].grups")
+        errors("server: {auth: {api_keys: [{identity: a, hash: 'x', grups: []}]}}")[0],
+        "server.auth.api_keys[0].grups: unknown key (did you mean `groups`?)"
     );
 }
 

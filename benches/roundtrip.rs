@@ -89,7 +89,7 @@ async fn in_process_gateway() -> Gateway<ucp_filters::FilterStage> {
     );
     let shared = ucp_filters::Shared::new(None, None, 16, 1 << 20, Default::default()).unwrap();
     let (writer, cell) = SnapshotWriter::new(Snapshot {
-        pipeline: Arc::new(ucp_filters::build(&config, &shared)),
+        pipeline: Arc::new(ucp_filters::build(&config, &shared).unwrap()),
         config,
         catalog: Arc::new(catalog),
         tools_generation: 1,

@@ -235,7 +235,7 @@ fn bench(c: &mut Criterion) {
     let config = ucp_config::parse("router: {mode: keyword}\n", &|_| None)
         .unwrap()
         .config;
-    let pipeline = ucp_filters::build(&config, &shared);
+    let pipeline = ucp_filters::build(&config, &shared).unwrap();
     let index = std::sync::Arc::new(
         ucp_filters::build_index(&shared, &catalog, 1, &Default::default(), &mut |_, _| {})
             .unwrap(),

@@ -44,7 +44,7 @@ impl App {
         let pool = DownstreamPool::start(&config.downstream_servers, Backoff::default());
         let pool_changes = pool.subscribe();
         let catalog = Catalog::build(&pool.listings(), &Naming::from_config(&config));
-        let pipeline = Arc::new(ucp_filters::build(&config, &filters));
+        let pipeline = Arc::new(ucp_filters::build(&config, &filters)?);
         tracing::info!(stages = ?pipeline.stage_names(), "request pipeline");
         let (writer, cell) = SnapshotWriter::new(Snapshot {
             config,
@@ -247,5 +247,22 @@ pub fn filters_shared(config: &Config) -> Result<ucp_filters::Shared, String> {
         cache.max_bytes,
         prometheus::Registry::new(),
     )
+    .map(|shared| shared.with_files(Arc::new(FsFiles)))
     .map_err(|e| format!("metrics registry: {e}"))
+}
+
+/// Key files (`server.auth.public_key_path`, `jwks_path`) read from the file system.
+pub struct FsFiles;
+
+impl ucp_filters::ReadFile for FsFiles {
+    fn read(&self, path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+        let path = crate::load::expand_home(path);
+        if !std::fs::metadata(&path)?.is_file() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ));
+        }
+        std::fs::read(path)
+    }
 }

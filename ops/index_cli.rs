@@ -47,7 +47,7 @@ pub fn search(config: Option<&Path>, query: &str, k: usize) -> ExitCode {
         let index =
             tokio::task::block_in_place(|| build_index(shared, catalog, 1, &tags, &mut |_, _| {}))
                 .map_err(|e| e.to_string())?;
-        let pipeline = ucp_filters::build(config, shared);
+        let pipeline = ucp_filters::build(config, shared)?;
         let mut ex = Exchange::new(Transport::Internal, Method::Select);
         ex.catalog = Some(catalog.clone());
         ex.select = Some(SelectWork {

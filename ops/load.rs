@@ -97,11 +97,6 @@ pub fn not_yet(config: &Config) -> NotYet {
     if config.server.ssl.enabled {
         fatal.push("server.ssl.enabled: TLS termination is not implemented in this build yet (terminate TLS in nginx meanwhile)".to_string());
     }
-    if config.server.auth.enabled {
-        fatal.push(
-            "server.auth.enabled: authentication is not implemented in this build yet".to_string(),
-        );
-    }
     if config.session.backend == SessionBackend::Redis {
         warnings.push(
             "session.backend: redis is not used by this build yet; sessions are kept in memory"
@@ -145,6 +140,13 @@ pub fn check_config(path: &Path) -> ExitCode {
         }
         Ok((loaded, source)) => {
             let not_yet = not_yet(&loaded.config);
+            let auth = &loaded.config.server.auth;
+            if auth.enabled
+                && let Err(e) = ucp_filters::Verifier::from_config(auth, &crate::app::FsFiles)
+            {
+                eprintln!("{source}: invalid config\n{e}");
+                return ExitCode::from(1);
+            }
             for w in loaded.warnings.iter().chain(&not_yet.warnings) {
                 println!("warning: {w}");
             }

@@ -62,6 +62,8 @@ enum Command {
         #[arg(short, default_value_t = 5)]
         k: usize,
     },
+    /// Print the SHA-256 of an API key (read from stdin) as `server.auth.api_keys[].hash` takes it.
+    HashApiKey,
     /// Measure tool selection on a tools.jsonl + queries.jsonl set (the format of bench/).
     Eval {
         #[arg(long)]
@@ -98,6 +100,7 @@ fn main() -> ExitCode {
         Command::Serve { config, stdio } => serve::main(config.as_deref(), stdio),
         Command::InitConfig { output, force } => load::init_config(&output, force),
         Command::CheckConfig { config } => load::check_config(&config),
+        Command::HashApiKey => hash_api_key(),
         Command::Index { config } => index_cli::index(config.as_deref()),
         Command::Search { query, config, k } => index_cli::search(config.as_deref(), &query, k),
         Command::Eval {
@@ -122,4 +125,21 @@ fn main() -> ExitCode {
             ann_threshold,
         }),
     }
+}
+
+/// Reads one key from stdin (so it stays out of shell history) and prints its hash.
+fn hash_api_key() -> ExitCode {
+    let mut key = String::new();
+    if let Err(e) = std::io::stdin().read_line(&mut key) {
+        eprintln!("error: cannot read the key from stdin: {e}");
+        return ExitCode::from(1);
+    }
+    if key.trim().is_empty() {
+        eprintln!(
+            "error: give the key on stdin, e.g. `openssl rand -hex 32 | tee key.txt | ucp hash-api-key`"
+        );
+        return ExitCode::from(1);
+    }
+    println!("{}", ucp_filters::api_key_hash(&key));
+    ExitCode::SUCCESS
 }

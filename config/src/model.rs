@@ -209,6 +209,21 @@ pub struct OAuth2Config {
     pub required_scopes: Vec<String>,
 }
 
+/// Where RFC 9728 metadata is served: this path, then the resource's own path (if any).
+pub const RESOURCE_METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
+
+impl OAuth2Config {
+    /// The metadata URL for `resource` (RFC 9728 section 3.1): the well-known path inserted
+    /// between the host and the resource's path.
+    pub fn metadata_url(&self) -> Option<String> {
+        let resource = self.resource.as_deref()?;
+        let (scheme, rest) = resource.split_once("://")?;
+        let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let path = path.trim_end_matches('/');
+        Some(format!("{scheme}://{host}{RESOURCE_METADATA_PATH}{path}"))
+    }
+}
+
 /// Per-identity limit; both numbers are greater than zero.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimitConfig {

@@ -5,8 +5,10 @@
 //! keep beyond one snapshot (the embedder, the store, learned usage, the selection cache, the
 //! metrics registry) is handed to [`build`] in [`Shared`].
 
+mod authenticate;
 mod index_build;
 mod learn_usage;
+mod rate_limit;
 mod sanitize_log;
 mod select_tools;
 mod selection_cache;
@@ -19,8 +21,10 @@ use ucp_config::Config;
 use ucp_index::{Embedder, Store};
 use ucp_proxy::{Exchange, Flow, Pipeline, ProxyError, Stage};
 
+pub use authenticate::{Authenticate, Failure, Files, NoFiles, ReadFile, Verifier, api_key_hash};
 pub use index_build::{ServerTags, build_index, server_tags};
 pub use learn_usage::LearnUsage;
+pub use rate_limit::{Buckets, MAX_BUCKETS, RateLimit};
 pub use sanitize_log::{SanitizeLog, redact};
 pub use select_tools::{SelectSettings, SelectTools, engine_mode, meta_tools};
 pub use selection_cache::{CacheKey, CachedSelection, SelectionCache};
@@ -35,6 +39,12 @@ pub struct Shared {
     pub usage: Arc<Usage>,
     pub cache: Arc<SelectionCache>,
     pub registry: prometheus::Registry,
+    /// How configured key files are read (`ops` hands in the file system).
+    pub files: Files,
+    /// Rate-limit buckets, kept across pipeline rebuilds while the quota stays the same.
+    buckets: parking_lot::Mutex<Option<Arc<Buckets>>>,
+    auth_failures: prometheus::IntCounterVec,
+    rate_limited: prometheus::IntCounter,
     index_builds: AtomicU64,
 }
 
@@ -48,14 +58,50 @@ impl Shared {
         registry: prometheus::Registry,
     ) -> prometheus::Result<Shared> {
         let cache = Arc::new(SelectionCache::new(cache_entries, cache_bytes, &registry)?);
+        let auth_failures = prometheus::IntCounterVec::new(
+            prometheus::Opts::new(
+                "ucp_auth_failures_total",
+                "Requests refused by authentication, by reason",
+            ),
+            &["reason"],
+        )?;
+        registry.register(Box::new(auth_failures.clone()))?;
+        let rate_limited = prometheus::IntCounter::new(
+            "ucp_rate_limited_total",
+            "Requests refused by the rate limit",
+        )?;
+        registry.register(Box::new(rate_limited.clone()))?;
         Ok(Shared {
             usage: Arc::new(Usage::load(store.clone(), embedder.clone())),
             embedder,
             store,
             cache,
             registry,
+            files: Arc::new(NoFiles),
+            buckets: parking_lot::Mutex::new(None),
+            auth_failures,
+            rate_limited,
             index_builds: AtomicU64::new(0),
         })
+    }
+
+    /// The same `Shared`, reading key files through `files`.
+    pub fn with_files(mut self, files: Files) -> Shared {
+        self.files = files;
+        self
+    }
+
+    /// The buckets for `config`: the current ones when the quota is unchanged, else fresh ones.
+    pub fn buckets_for(&self, config: &ucp_config::RateLimitConfig) -> Arc<Buckets> {
+        let mut current = self.buckets.lock();
+        match &*current {
+            Some(buckets) if buckets.config() == config => buckets.clone(),
+            _ => {
+                let buckets = Arc::new(Buckets::new(config, MAX_BUCKETS));
+                *current = Some(buckets.clone());
+                buckets
+            }
+        }
     }
 
     /// Unique per index build; the selection cache keys on it.
@@ -66,20 +112,35 @@ impl Shared {
 
 /// Every stage the gateway knows.
 pub enum FilterStage {
+    Authenticate(Box<Authenticate>),
+    RateLimit(RateLimit),
     SanitizeLog(SanitizeLog),
     CachedSelection(CachedSelection),
     SelectTools(SelectTools),
     LearnUsage(LearnUsage),
 }
 
-/// The request path, in order. Authentication and rate limiting join the front of this list when
-/// they are built; reading this function tells what every request goes through.
-pub fn build(config: &Config, shared: &Shared) -> Pipeline<FilterStage> {
+/// The request path, in order: reading this function tells what every request goes through.
+/// Admission runs front to back (the access log first so that it records refusals too, then
+/// who is asking, then their rate), the response stages back to front. Fails when a configured
+/// key file cannot be read or parsed (the message names its YAML key and path).
+pub fn build(config: &Config, shared: &Shared) -> Result<Pipeline<FilterStage>, String> {
     let select = Arc::new(SelectSettings::from_config(config));
     let router = &config.router;
+    let auth = &config.server.auth;
     let mut stages = vec![FilterStage::SanitizeLog(SanitizeLog::new(
         config.server.sanitize_logs,
     ))];
+    if auth.enabled {
+        let stage = Authenticate::new(auth, &*shared.files, shared.auth_failures.clone())?;
+        stages.push(FilterStage::Authenticate(Box::new(stage)));
+    }
+    if let Some(limit) = &auth.rate_limit {
+        stages.push(FilterStage::RateLimit(RateLimit::new(
+            shared.buckets_for(limit),
+            shared.rate_limited.clone(),
+        )));
+    }
     if router.cache.enabled {
         stages.push(FilterStage::CachedSelection(CachedSelection::new(
             shared.cache.clone(),
@@ -97,12 +158,14 @@ pub fn build(config: &Config, shared: &Shared) -> Pipeline<FilterStage> {
         router.enable_learning,
         router.enable_co_occurrence,
     )));
-    Pipeline::new(stages)
+    Ok(Pipeline::new(stages))
 }
 
 macro_rules! each_stage {
     ($self:ident, $s:ident => $body:expr) => {
         match $self {
+            FilterStage::Authenticate($s) => $body,
+            FilterStage::RateLimit($s) => $body,
             FilterStage::SanitizeLog($s) => $body,
             FilterStage::CachedSelection($s) => $body,
             FilterStage::SelectTools($s) => $body,

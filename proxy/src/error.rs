@@ -235,7 +235,13 @@ impl ProxyError {
             TooLarge { limit } | InitializeTooLarge { limit } | QueryTooLong { limit, .. } => {
                 Some(json!({ "limit": limit }))
             }
-            Refused(r) => Some(json!({ "status": r.status.as_u16() })),
+            Refused(r) => {
+                let mut data = json!({ "status": r.status.as_u16() });
+                if let Some(after) = r.retry_after {
+                    data["retry_after_seconds"] = json!(after.as_secs_f64().ceil().max(1.0) as u64);
+                }
+                Some(data)
+            }
             _ => None,
         }
     }

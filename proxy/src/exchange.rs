@@ -33,13 +33,15 @@ impl Transport {
     }
 }
 
-/// Who is asking. Authentication (a later stage) replaces `Anonymous` with the verified identity.
+/// Who is asking. The authentication stage replaces `Anonymous` with the verified identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identity {
     /// The local user who started the gateway on stdio.
     Local,
-    /// An HTTP client no stage has identified.
+    /// An HTTP client no stage has identified (authentication is off).
     Anonymous,
+    /// A verified caller: a token's subject or an API key's identity.
+    Verified(Arc<Principal>),
 }
 
 impl Identity {
@@ -47,6 +49,81 @@ impl Identity {
         match self {
             Identity::Local => "local",
             Identity::Anonymous => "anonymous",
+            Identity::Verified(p) => &p.name,
+        }
+    }
+
+    /// The verified caller, if any.
+    pub fn principal(&self) -> Option<&Principal> {
+        match self {
+            Identity::Verified(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// A verified caller: its name, its groups, and the token's claims (for the tool policy).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Principal {
+    pub name: Arc<str>,
+    pub groups: Vec<Arc<str>>,
+    /// The token's claims (empty for an API key).
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What an HTTP client presented to prove who it is, as the front read it from the head. The
+/// authentication stage judges it; nothing else reads it, and it never goes to a downstream.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// `Authorization: Bearer <token>`.
+    Bearer(Box<str>),
+    /// `X-API-Key: <key>`.
+    ApiKey(Box<str>),
+    /// An `Authorization` or `X-API-Key` header that cannot be one: why.
+    Malformed(&'static str),
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::Bearer(_) => f.write_str("Bearer([REDACTED])"),
+            Credential::ApiKey(_) => f.write_str("ApiKey([REDACTED])"),
+            Credential::Malformed(why) => write!(f, "Malformed({why})"),
+        }
+    }
+}
+
+impl Credential {
+    /// The credential in a request head: `Authorization: Bearer`, else `X-API-Key`.
+    pub fn from_headers(headers: &http::HeaderMap) -> Option<Credential> {
+        let mut authorization = headers.get_all(http::header::AUTHORIZATION).iter();
+        if let Some(value) = authorization.next() {
+            if authorization.next().is_some() {
+                return Some(Credential::Malformed("more than one Authorization header"));
+            }
+            let Ok(value) = value.to_str() else {
+                return Some(Credential::Malformed("Authorization header is not ASCII"));
+            };
+            let (scheme, token) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
+            if !scheme.eq_ignore_ascii_case("bearer") {
+                return Some(Credential::Malformed(
+                    "unsupported Authorization scheme (expected Bearer)",
+                ));
+            }
+            let token = token.trim();
+            if token.is_empty() || token.contains(' ') {
+                return Some(Credential::Malformed("malformed Bearer token"));
+            }
+            return Some(Credential::Bearer(token.into()));
+        }
+        let mut keys = headers.get_all("x-api-key").iter();
+        let key = keys.next()?;
+        if keys.next().is_some() {
+            return Some(Credential::Malformed("more than one X-API-Key header"));
+        }
+        match key.to_str().map(str::trim) {
+            Ok(key) if !key.is_empty() => Some(Credential::ApiKey(key.into())),
+            _ => Some(Credential::Malformed("malformed X-API-Key header")),
         }
     }
 }
@@ -81,6 +158,8 @@ pub enum Method {
     SessionContext,
     Health,
     Metrics,
+    /// `GET /.well-known/oauth-protected-resource[/...]` (RFC 9728), public.
+    ResourceMetadata,
     /// Any other path.
     Unknown,
 }
@@ -147,6 +226,7 @@ impl Method {
             Method::SessionContext => "POST /v1/sessions/context",
             Method::Health => "GET /health",
             Method::Metrics => "GET /metrics",
+            Method::ResourceMetadata => "GET /.well-known/oauth-protected-resource",
             Method::Unknown => "unknown",
         }
     }
@@ -249,6 +329,8 @@ pub type Selection = Arc<Vec<Selected>>;
 pub struct Exchange {
     pub transport: Transport,
     pub identity: Identity,
+    /// What the client presented (HTTP); only the authentication stage reads it.
+    pub credential: Option<Credential>,
     /// The client's address (HTTP).
     pub peer: Option<SocketAddr>,
     /// `Mcp-Session-Id` of the request (HTTP sessions).
@@ -278,6 +360,7 @@ impl Exchange {
                 Transport::Stdio | Transport::Internal => Identity::Local,
                 Transport::Http => Identity::Anonymous,
             },
+            credential: None,
             peer: None,
             session_id: None,
             session: None,

@@ -11,6 +11,7 @@
 
 mod bridge;
 mod listen;
+mod owners;
 mod rest;
 mod write;
 
@@ -28,13 +29,14 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use serde_json::Value;
 
 use crate::error::ProxyError;
-use crate::exchange::{Exchange, Method, Outcome, Transport};
+use crate::exchange::{Credential, Exchange, Method, Outcome, Transport};
 use crate::gateway::handoff::{Admitted, HttpHandoff};
 use crate::gateway::{Gateway, GatewayShared};
 use crate::jsonrpc::check_message;
 use crate::pipeline::Stage;
 use crate::snapshot::Snapshot;
 pub use listen::{HttpListener, bind};
+use owners::SessionOwners;
 pub use write::Plain;
 use write::{read_body, write_error, write_plain};
 
@@ -63,6 +65,8 @@ pub struct HttpFront<S, O> {
     shared: Arc<GatewayShared<S>>,
     ops: O,
     settings: HttpSettings,
+    /// Which identity opened each session: another one presenting its id gets 404.
+    owners: SessionOwners,
 }
 
 impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
@@ -81,12 +85,14 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
             config.with_allowed_hosts(settings.allowed_hosts.clone())
         };
         let shared = gateway.shared().clone();
+        let owners = SessionOwners::new(sessions.clone());
         let mcp = StreamableHttpService::new(move || Ok(gateway.clone()), sessions, config);
         HttpFront {
             mcp,
             shared,
             ops,
             settings,
+            owners,
         }
     }
 
@@ -116,7 +122,14 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
             return;
         }
         let snap = self.shared.snapshot.load_full();
+        if method == Method::ResourceMetadata {
+            // Public by design (RFC 9728): a client reads it to learn where to get a token.
+            let plain = rest::resource_metadata(&snap.config.server.auth);
+            write_plain(session, plain).await;
+            return;
+        }
         let mut ex = Exchange::new(Transport::Http, method);
+        ex.credential = Credential::from_headers(&head.headers);
         ex.peer = session.client_addr().and_then(|a| a.as_inet()).copied();
         ex.session_id = head
             .headers
@@ -148,6 +161,21 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
             }
         };
         if let Err(error) = snap.pipeline.admit(&mut ex).await {
+            return self.fail(session, ex, &id, error).await;
+        }
+        let path = session.req_header().uri.path();
+        let claimed = match ex.method {
+            Method::SessionContext => rest::session_context_id(path),
+            _ => ex.session_id.as_deref(),
+        };
+        if let Some(claimed) = claimed
+            && !self.owners.may_use(claimed, &ex.identity)
+        {
+            tracing::warn!(
+                identity = ex.identity.as_str(),
+                "a session id presented by an identity that did not open it"
+            );
+            let error = ProxyError::NotFound("session".into());
             return self.fail(session, ex, &id, error).await;
         }
         if is_mcp {
@@ -214,6 +242,7 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
     ) -> Option<Exchange> {
         let parts = session.req_header().as_owned_parts();
         let mut request = http::Request::from_parts(parts, Full::new(body));
+        let opener = (ex.method == Method::Initialize).then(|| ex.identity.clone());
         let (handoff, mut kept) = if ex.method.handled_by_router() {
             let handoff = HttpHandoff::new(Admitted {
                 ex,
@@ -225,6 +254,12 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
             (None, Some(ex))
         };
         let response = self.mcp.handle(request).await;
+        if let Some(identity) = opener
+            && let Some(id) = response.headers().get("mcp-session-id")
+            && let Ok(id) = id.to_str()
+        {
+            self.owners.opened(id, &identity);
+        }
         let status = bridge::stream_back(session, response, shutdown).await;
         // Not taken: rmcp answered before the handler did (an unknown session, a bad header).
         if let Some(Admitted { ex, .. }) = handoff.and_then(|h| h.take()) {
@@ -286,6 +321,12 @@ fn classify(method: &HttpMethod, path: &str, metrics_path: &str) -> Method {
         (&HttpMethod::POST, "/v1/select") => Method::Select,
         (&HttpMethod::POST, p) if rest::session_context_id(p).is_some() => Method::SessionContext,
         (&HttpMethod::GET, "/health") => Method::Health,
+        (&HttpMethod::GET, p)
+            if p.strip_prefix(rest::RESOURCE_METADATA_PATH)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/')) =>
+        {
+            Method::ResourceMetadata
+        }
         (&HttpMethod::GET, p) if p == metrics_path => Method::Metrics,
         _ => Method::Unknown,
     }

@@ -22,8 +22,8 @@ pub use catalog::{Catalog, Collision, Resolution, Route, ServerListing};
 pub use downstream::{Backoff, DownstreamPool, LinkState};
 pub use error::{ProxyError, Refusal};
 pub use exchange::{
-    Exchange, Identity, Method, Outcome, SelectPurpose, SelectWork, Selected, Selection,
-    SignalScores, Transport,
+    Credential, Exchange, Identity, Method, Outcome, Principal, SelectPurpose, SelectWork,
+    Selected, Selection, SignalScores, Transport,
 };
 pub use gateway::meta::{CALL_TOOL, SEARCH_TOOL};
 pub use gateway::{Gateway, GatewayShared, ListsChanged};

@@ -7,37 +7,6 @@ use serde_json::{Value, json};
 
 use crate::harness::*;
 
-const ACCEPT: &str = "application/json, text/event-stream";
-
-async fn post(
-    url: &str,
-    body: impl Into<reqwest::Body>,
-    headers: &[(&str, &str)],
-) -> (u16, reqwest::header::HeaderMap, String) {
-    let mut request = reqwest::Client::new()
-        .post(url)
-        .header("content-type", "application/json")
-        .header("accept", ACCEPT);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = request.body(body).send().await.expect("POST");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    (status, headers, response.text().await.unwrap_or_default())
-}
-
-/// JSON-RPC messages in a body that is either plain JSON or an SSE stream.
-fn messages(body: &str) -> Vec<Value> {
-    if let Ok(v) = serde_json::from_str::<Value>(body) {
-        return vec![v];
-    }
-    body.lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .filter_map(|d| serde_json::from_str(d.trim()).ok())
-        .collect()
-}
-
 fn initialize_body() -> String {
     json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}})

@@ -4,6 +4,7 @@
 mod harness;
 
 mod architecture;
+mod auth;
 mod bad_input;
 mod config_cli;
 mod conformance;

@@ -63,7 +63,7 @@ struct Fixture {
 
 fn fixture(ttl: &str) -> Fixture {
     let shared = shared();
-    let pipeline = build(&config(ttl), &shared);
+    let pipeline = build(&config(ttl), &shared).unwrap();
     let catalog = Arc::new(catalog());
     let index =
         Arc::new(build_index(&shared, &catalog, 1, &BTreeMap::new(), &mut |_, _| {}).unwrap());
@@ -128,7 +128,7 @@ async fn a_new_index_generation_misses_and_expired_entries_are_not_served() {
         build_index(&f2.shared, &f2.catalog, 2, &BTreeMap::new(), &mut |_, _| {}).unwrap();
     assert!(rebuilt.generation > f2.index.generation);
     f.index = Arc::new(rebuilt);
-    f.pipeline = build(&config("60"), &f2.shared);
+    f.pipeline = build(&config("60"), &f2.shared).unwrap();
     f.shared = f2.shared;
     assert!(!f.select("timezone", 2).await.unwrap().1, "new generation");
 }

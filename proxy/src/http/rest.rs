@@ -73,6 +73,31 @@ pub(super) fn push_context<S: Stage>(
     }
 }
 
+pub(super) use ucp_config::RESOURCE_METADATA_PATH;
+
+/// RFC 9728 protected-resource metadata, when this gateway is an OAuth 2.1 resource server.
+pub(super) fn resource_metadata(auth: &ucp_config::AuthConfig) -> Plain {
+    let oauth2 = &auth.oauth2;
+    let Some(resource) = oauth2
+        .resource
+        .as_deref()
+        .filter(|_| auth.enabled && auth.provider == ucp_config::AuthProvider::OAuth2)
+    else {
+        let error =
+            json!({"error": "this gateway is not configured as an OAuth 2.1 resource server"});
+        return Plain::json(StatusCode::NOT_FOUND, &error);
+    };
+    let mut body = json!({
+        "resource": resource,
+        "authorization_servers": oauth2.authorization_servers,
+        "bearer_methods_supported": ["header"],
+    });
+    if !oauth2.scopes_supported.is_empty() {
+        body["scopes_supported"] = json!(oauth2.scopes_supported);
+    }
+    Plain::json(StatusCode::OK, &body)
+}
+
 /// The `{id}` of `/v1/sessions/{id}/context`: one non-empty path segment.
 pub(super) fn session_context_id(path: &str) -> Option<&str> {
     let id = path

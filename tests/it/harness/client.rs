@@ -18,6 +18,17 @@ pub async fn connect_http(url: &str) -> McpClient {
         .unwrap_or_else(|e| panic!("rmcp client could not initialize against {url}: {e}"))
 }
 
+/// The same, presenting `Authorization: Bearer <token>` on every request.
+pub async fn connect_http_with_token(url: &str, token: &str) -> McpClient {
+    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+    let config = StreamableHttpClientTransportConfig::with_uri(url.to_string()).auth_header(token);
+    ().serve(StreamableHttpClientTransport::from_config(config))
+        .await
+        .unwrap_or_else(|e| {
+            panic!("rmcp client with a token could not initialize against {url}: {e}")
+        })
+}
+
 /// Public tool names the client sees.
 pub async fn tool_names(client: &McpClient) -> Vec<String> {
     client
@@ -111,4 +122,35 @@ pub async fn wait_connected(base: &str, servers: &[&str]) -> Value {
         },
     )
     .await
+}
+
+pub const ACCEPT: &str = "application/json, text/event-stream";
+
+pub async fn post(
+    url: &str,
+    body: impl Into<reqwest::Body>,
+    headers: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, String) {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", ACCEPT);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.body(body).send().await.expect("POST");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, headers, response.text().await.unwrap_or_default())
+}
+
+/// JSON-RPC messages in a body that is either plain JSON or an SSE stream.
+pub fn messages(body: &str) -> Vec<Value> {
+    if let Ok(v) = serde_json::from_str::<Value>(body) {
+        return vec![v];
+    }
+    body.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str(d.trim()).ok())
+        .collect()
 }

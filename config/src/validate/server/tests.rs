@@ -222,6 +222,10 @@ fn oauth2_checks() {
     assert_eq!(auth.audience, vec!["https://ucp.example.com/mcp"]);
     assert_eq!(auth.oauth2.authorization_servers, vec!["https://idp"]);
     assert_eq!(
+        auth.oauth2.metadata_url().as_deref(),
+        Some("https://ucp.example.com/.well-known/oauth-protected-resource/mcp")
+    );
+    assert_eq!(
         errors("server: {auth: {enabled: true, provider: oauth2, secret: s}}"),
         vec![
             "server.auth.secret: not used by provider oauth2: tokens are verified with the authorization server's public keys (public_key_path or jwks_path)",

@@ -1,0 +1,68 @@
+//! Which identity opened each MCP session, so a session id is no bearer token: another identity
+//! presenting it gets the same 404 as an unknown id (session hijack across identities).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+
+use crate::exchange::Identity;
+
+/// Owners of live sessions; pruned of closed sessions as it grows, so it never outgrows them.
+pub(super) struct SessionOwners {
+    owners: parking_lot::Mutex<Owners>,
+    sessions: Arc<LocalSessionManager>,
+}
+
+struct Owners {
+    by_session: HashMap<Box<str>, Box<str>>,
+    /// Prune when the map reaches this size (doubling from the live count after each prune).
+    prune_at: usize,
+}
+
+const FIRST_PRUNE: usize = 256;
+
+impl SessionOwners {
+    pub(super) fn new(sessions: Arc<LocalSessionManager>) -> Self {
+        SessionOwners {
+            owners: parking_lot::Mutex::new(Owners {
+                by_session: HashMap::new(),
+                prune_at: FIRST_PRUNE,
+            }),
+            sessions,
+        }
+    }
+
+    /// `identity` opened session `id` (its `initialize` was answered with that id).
+    pub(super) fn opened(&self, id: &str, identity: &Identity) {
+        let full = {
+            let owners = self.owners.lock();
+            owners.by_session.len() >= owners.prune_at
+        };
+        let live = if full { self.live_sessions() } else { None };
+        let mut owners = self.owners.lock();
+        if let Some(live) = live {
+            owners.by_session.retain(|id, _| live.contains(&**id));
+            owners.prune_at = (owners.by_session.len() * 2).max(FIRST_PRUNE);
+        }
+        owners
+            .by_session
+            .insert(id.into(), identity.as_str().into());
+    }
+
+    /// Whether `identity` may use session `id`: it opened it, or the gateway never saw it opened
+    /// (rmcp then answers an unknown id with 404 itself).
+    pub(super) fn may_use(&self, id: &str, identity: &Identity) -> bool {
+        self.owners
+            .lock()
+            .by_session
+            .get(id)
+            .is_none_or(|owner| **owner == *identity.as_str())
+    }
+
+    /// The ids rmcp still holds, when its table is not being written right now.
+    fn live_sessions(&self) -> Option<std::collections::HashSet<Arc<str>>> {
+        let sessions = self.sessions.sessions.try_read().ok()?;
+        Some(sessions.keys().cloned().collect())
+    }
+}

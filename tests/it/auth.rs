@@ -186,7 +186,7 @@ impl Fixture {
         let auth = format!("Bearer {token}");
         let (status, headers, body) = post(
             &self.gw.mcp_url(),
-            initialize(),
+            initialize_body(),
             &[("authorization", &auth)],
         )
         .await;
@@ -223,12 +223,6 @@ impl Fixture {
         .await;
         id
     }
-}
-
-fn initialize() -> String {
-    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "auth-test", "version": "1"}}})
-    .to_string()
 }
 
 fn probe(text: &str) -> String {
@@ -392,7 +386,7 @@ async fn bad_jwts_and_headers_get_401_and_reach_no_downstream() {
             .header("content-type", "application/json")
             .header("accept", ACCEPT)
             .body(if path == "/mcp" {
-                initialize()
+                initialize_body()
             } else {
                 json!({"context": "x"}).to_string()
             });
@@ -514,7 +508,7 @@ async fn oauth2_resource_server_serves_rfc9728_metadata_and_checks_the_resource(
         200
     );
 
-    let (status, headers, _) = post(&fx.gw.mcp_url(), initialize(), &[]).await;
+    let (status, headers, _) = post(&fx.gw.mcp_url(), initialize_body(), &[]).await;
     assert_eq!(status, 401);
     let challenge = headers["www-authenticate"].to_str().unwrap();
     assert!(
@@ -589,20 +583,6 @@ async fn oauth2_resource_server_serves_rfc9728_metadata_and_checks_the_resource(
     assert_eq!(fx.calls(), "probe ready\nprobe rsa\n");
 }
 
-fn hash_key(key: &str) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ucp"))
-        .arg("hash-api-key")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    writeln!(child.stdin.take().unwrap(), "{key}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn api_keys_by_hash_and_sessions_bound_to_their_identity() {
     let (key_a, key_b, key_old) = (
@@ -612,9 +592,9 @@ async fn api_keys_by_hash_and_sessions_bound_to_their_identity() {
     );
     let fx = Fixture::start(&format!(
         "  auth:\n    enabled: true\n    provider: apikey\n    api_keys:\n      - {{identity: team-a, hash: {:?}, groups: [a]}}\n      - {{identity: team-b, hash: {:?}}}\n      - {{identity: team-old, hash: {:?}, revoked: true}}\n",
-        hash_key(key_a),
-        hash_key(key_b),
-        hash_key(key_old)
+        hash_api_key(key_a),
+        hash_api_key(key_b),
+        hash_api_key(key_old)
     ));
     assert!(
         !std::fs::read_to_string(fx.gw.dir().join("ucp_config.yaml"))

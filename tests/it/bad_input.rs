@@ -7,12 +7,6 @@ use serde_json::{Value, json};
 
 use crate::harness::*;
 
-fn initialize_body() -> String {
-    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}})
-    .to_string()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn http_front_rejects_bad_input_precisely() {
     let config = http_config(

@@ -11,6 +11,7 @@ mod conformance;
 mod crash_recovery;
 mod eval_cli;
 mod lifecycle;
+mod limits;
 mod new_user;
 mod protocol;
 mod python_client;

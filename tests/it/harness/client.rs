@@ -154,3 +154,29 @@ pub fn messages(body: &str) -> Vec<Value> {
         .filter_map(|d| serde_json::from_str(d.trim()).ok())
         .collect()
 }
+
+/// A 2025-06-18 `initialize` request with id 1.
+pub fn initialize_body() -> String {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}})
+    .to_string()
+}
+
+/// `ucp hash-api-key` of `key`: what `server.auth.api_keys[].hash` takes.
+pub fn hash_api_key(key: &str) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ucp"))
+        .arg("hash-api-key")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("ucp hash-api-key");
+    writeln!(child.stdin.take().expect("stdin"), "{key}").expect("write the key");
+    let out = child.wait_with_output().expect("ucp hash-api-key");
+    assert!(out.status.success(), "ucp hash-api-key failed");
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string()
+}

@@ -155,6 +155,39 @@ pub struct AuthConfig {
     pub api_keys: Vec<ApiKeyConfig>,
     pub oauth2: OAuth2Config,
     pub rate_limit: Option<RateLimitConfig>,
+    pub policy: PolicyConfig,
+}
+
+/// Which tools each caller may see and call. A tool is denied when a rule that applies to the
+/// caller denies it; else allowed when such a rule allows it; else `default_allow` decides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyConfig {
+    pub default_allow: bool,
+    /// At most [`MAX_POLICY_RULES`].
+    pub rules: Vec<PolicyRule>,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            default_allow: true,
+            rules: Vec::new(),
+        }
+    }
+}
+
+pub const MAX_POLICY_RULES: usize = 64;
+
+/// One rule: who it applies to (any listed identity, group or claim value; nobody listed means
+/// everyone) and the patterns it allows and denies. A pattern matches a public tool name with
+/// `*` and `?` wildcards; `server:NAME` (wildcards too) matches every tool of those servers.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PolicyRule {
+    pub identities: Vec<String>,
+    pub groups: Vec<String>,
+    pub claims: BTreeMap<String, String>,
+    pub allow: Vec<String>,
+    pub deny: Vec<String>,
 }
 
 impl Default for AuthConfig {
@@ -174,6 +207,7 @@ impl Default for AuthConfig {
             api_keys: Vec::new(),
             oauth2: OAuth2Config::default(),
             rate_limit: None,
+            policy: PolicyConfig::default(),
         }
     }
 }

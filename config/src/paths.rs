@@ -3,8 +3,8 @@
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 
 use crate::raw::{
-    RawApiKey, RawAuth, RawCache, RawConfig, RawDownstream, RawMetrics, RawRateLimit, RawRedis,
-    RawRouter, RawServer, RawSession, RawSsl, RawToolZoo,
+    RawApiKey, RawAuth, RawCache, RawConfig, RawDownstream, RawMetrics, RawPolicy, RawPolicyRule,
+    RawRateLimit, RawRedis, RawRouter, RawServer, RawSession, RawSsl, RawToolZoo,
 };
 
 /// Formats a `serde_ignored` path (an unknown key) as `a.b[2].c`.
@@ -99,6 +99,8 @@ pub(crate) fn known_keys(parent: &str) -> &'static [&'static str] {
         "server.auth" => fields_of::<RawAuth>(),
         "server.auth.rate_limit" => fields_of::<RawRateLimit>(),
         "server.auth.api_keys[]" => fields_of::<RawApiKey>(),
+        "server.auth.policy" => fields_of::<RawPolicy>(),
+        "server.auth.policy.rules[]" => fields_of::<RawPolicyRule>(),
         "server.metrics" => fields_of::<RawMetrics>(),
         "tool_zoo" => fields_of::<RawToolZoo>(),
         "router" => fields_of::<RawRouter>(),

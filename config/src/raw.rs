@@ -66,6 +66,22 @@ pub(crate) struct RawAuth {
     pub scopes_supported: Option<Vec<String>>,
     pub required_scopes: Option<Vec<String>>,
     pub rate_limit: Option<RawRateLimit>,
+    pub policy: Option<RawPolicy>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawPolicy {
+    pub default: Option<String>,
+    pub rules: Option<Vec<RawPolicyRule>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawPolicyRule {
+    pub identities: Option<Vec<String>>,
+    pub groups: Option<Vec<String>>,
+    pub claims: Option<BTreeMap<String, String>>,
+    pub allow: Option<Vec<String>>,
+    pub deny: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -74,6 +74,18 @@ server:
     # authorization_servers: ["https://idp.example.com"]
     # scopes_supported: [mcp]
     # required_scopes: [mcp]
+    # Which tools each caller may see and call (tools/list, searches, /v1/select, calls). A
+    # tool is denied when a rule for the caller denies it, else allowed when one allows it, else
+    # `default` decides. Rules apply to identities, groups or claims (none listed: everyone);
+    # patterns match public tool names with * and ?, or server:NAME.
+    # policy:
+    #   default: allow
+    #   rules:
+    #     - groups: [eng]
+    #       identities: [alice]
+    #       claims: {dept: platform}
+    #       allow: ["github__*"]
+    #       deny: ["github__delete_*", "server:prod-db"]
     # Per-identity request limit; over it, HTTP 429 with Retry-After. Both numbers must be > 0.
     # rate_limit:
     #   requests_per_minute: 100

@@ -12,6 +12,7 @@ mod rate_limit;
 mod sanitize_log;
 mod select_tools;
 mod selection_cache;
+mod tool_policy;
 mod usage;
 
 use std::sync::Arc;
@@ -28,6 +29,7 @@ pub use rate_limit::{Buckets, MAX_BUCKETS, RateLimit};
 pub use sanitize_log::{SanitizeLog, redact};
 pub use select_tools::{SelectSettings, SelectTools, engine_mode, meta_tools};
 pub use selection_cache::{CacheKey, CachedSelection, SelectionCache};
+pub use tool_policy::ToolPolicy;
 pub use usage::Usage;
 
 /// The long-lived parts the stages use; they survive every snapshot (and, later, every reload).
@@ -114,6 +116,7 @@ impl Shared {
 pub enum FilterStage {
     Authenticate(Box<Authenticate>),
     RateLimit(RateLimit),
+    ToolPolicy(ToolPolicy),
     SanitizeLog(SanitizeLog),
     CachedSelection(CachedSelection),
     SelectTools(SelectTools),
@@ -141,6 +144,9 @@ pub fn build(config: &Config, shared: &Shared) -> Result<Pipeline<FilterStage>, 
             shared.rate_limited.clone(),
         )));
     }
+    if let Some(policy) = ucp_proxy::ToolPolicy::from_config(&auth.policy) {
+        stages.push(FilterStage::ToolPolicy(ToolPolicy::new(policy)));
+    }
     if router.cache.enabled {
         stages.push(FilterStage::CachedSelection(CachedSelection::new(
             shared.cache.clone(),
@@ -166,6 +172,7 @@ macro_rules! each_stage {
         match $self {
             FilterStage::Authenticate($s) => $body,
             FilterStage::RateLimit($s) => $body,
+            FilterStage::ToolPolicy($s) => $body,
             FilterStage::SanitizeLog($s) => $body,
             FilterStage::CachedSelection($s) => $body,
             FilterStage::SelectTools($s) => $body,

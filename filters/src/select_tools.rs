@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use ucp_config::{Config, Exposure, RouterMode};
 use ucp_index::{Embedder, Mode, SelectOptions, ToolIndex};
 use ucp_proxy::{
-    CALL_TOOL, Catalog, Exchange, Method, ProxyError, SEARCH_TOOL, SelectWork, Selected,
+    CALL_TOOL, Catalog, Exchange, Grant, Method, ProxyError, SEARCH_TOOL, SelectWork, Selected,
     SignalScores, Stage,
 };
 
@@ -72,7 +72,7 @@ impl SelectSettings {
     }
 
     /// The selection-cache key: every option that changes the result.
-    pub fn key(&self, work: &SelectWork) -> Result<CacheKey, ProxyError> {
+    pub fn key(&self, work: &SelectWork, grant: Option<&Grant>) -> Result<CacheKey, ProxyError> {
         let options = self.options(work)?;
         Ok(CacheKey {
             generation: work.index.generation,
@@ -87,6 +87,7 @@ impl SelectSettings {
             } else {
                 Vec::new()
             },
+            grant: grant.map_or(0, Grant::key),
         })
     }
 }
@@ -138,8 +139,17 @@ impl Stage for SelectTools {
             })?;
             let index = work.index.clone();
             let (query, recent) = (work.query.clone(), work.recent.clone());
+            let grant = ex.grant.clone();
             let ranked = tokio::task::spawn_blocking(move || {
-                ranker.rank(&index, &catalog, &query, options, &recent)
+                let allowed = grant.map(|g| allowed_mask(&g, &index, &catalog));
+                ranker.rank(
+                    &index,
+                    &catalog,
+                    &query,
+                    options,
+                    &recent,
+                    allowed.as_deref(),
+                )
             })
             .await
             .map_err(|e| ProxyError::Internal(format!("selection task: {e}")))?;
@@ -172,6 +182,7 @@ impl Ranker {
         query: &str,
         options: SelectOptions,
         recent: &[String],
+        allowed: Option<&[bool]>,
     ) -> Vec<Selected> {
         let vector = match (&self.embedder, options.mode) {
             (Some(embedder), Mode::Semantic | Mode::Hybrid) => match embedder.embed_query(query) {
@@ -204,7 +215,7 @@ impl Ranker {
         let extra = combined.as_deref().map(|c| (c, 1.0));
         index
             .engine
-            .search_with(query, vector.as_deref(), options, extra)
+            .search_allowed(query, vector.as_deref(), options, extra, allowed)
             .into_iter()
             .filter_map(|hit| {
                 let doc = hit.doc as usize;
@@ -226,6 +237,19 @@ impl Ranker {
             })
             .collect()
     }
+}
+
+/// Which of the index's tools the grant allows, in index order.
+fn allowed_mask(grant: &Grant, index: &ToolIndex, catalog: &Catalog) -> Vec<bool> {
+    index
+        .tools
+        .iter()
+        .map(|name| {
+            catalog
+                .route_tool(name)
+                .is_some_and(|r| grant.allows(name, &r.server))
+        })
+        .collect()
 }
 
 /// What `tools/list` shows under `search` and `dynamic` exposure: the pinned tools, the two

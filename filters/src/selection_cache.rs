@@ -27,6 +27,8 @@ pub struct CacheKey {
     pub per_server_cap: Option<usize>,
     pub query: String,
     pub recent: Vec<String>,
+    /// The caller's tool grant (`Grant::key`), 0 without a policy.
+    pub grant: u128,
 }
 
 impl CacheKey {
@@ -139,7 +141,7 @@ impl Stage for CachedSelection {
         let Some(work) = ex.select.as_mut() else {
             return Ok(());
         };
-        let key = self.settings.key(work)?;
+        let key = self.settings.key(work, ex.grant.as_deref())?;
         if let Some(hit) = self.cache.get(&key, self.ttl) {
             work.answer = Some(hit);
             work.cached = true;
@@ -152,7 +154,7 @@ impl Stage for CachedSelection {
             return;
         };
         if let (Some(answer), false) = (&work.answer, work.cached)
-            && let Ok(key) = self.settings.key(work)
+            && let Ok(key) = self.settings.key(work, ex.grant.as_deref())
         {
             self.cache.put(key, answer.clone());
         }

@@ -156,6 +156,19 @@ impl Engine {
         options: SelectOptions,
         extra: Option<(&[f32], f32)>,
     ) -> Vec<Hit> {
+        self.search_allowed(query, query_vector, options, extra, None)
+    }
+
+    /// `search_with` over the tools `allowed` marks (in doc order; `None`: all of them), so the
+    /// `k` results are all allowed ones.
+    pub fn search_allowed(
+        &self,
+        query: &str,
+        query_vector: Option<&[f32]>,
+        options: SelectOptions,
+        extra: Option<(&[f32], f32)>,
+        allowed: Option<&[bool]>,
+    ) -> Vec<Hit> {
         let n = self.docs.len();
         if n == 0 || options.k == 0 {
             return Vec::new();
@@ -216,11 +229,29 @@ impl Engine {
                 .collect(),
             _ => fused,
         };
+        // Tools the caller may not use sink below every other and are skipped.
+        let fused: Vec<f32> = match allowed {
+            Some(mask) if mask.len() == n => fused
+                .iter()
+                .zip(&ids)
+                .map(|(f, &i)| {
+                    if mask[i as usize] {
+                        *f
+                    } else {
+                        f32::NEG_INFINITY
+                    }
+                })
+                .collect(),
+            _ => fused,
+        };
         let mut per_server: HashMap<u32, usize> = HashMap::new();
         let mut hits = Vec::with_capacity(options.k);
         // Take more than k candidates so the threshold and the per-server cap can skip some.
         for (pos, score) in top_k(&fused, (options.k * 4).max(options.k + 16)) {
             let j = pos as usize;
+            if allowed.is_some_and(|mask| mask.len() == n && !mask[ids[j] as usize]) {
+                continue;
+            }
             if mode == Mode::Keyword && bm25[j] <= 0.0 {
                 continue;
             }

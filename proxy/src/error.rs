@@ -52,6 +52,9 @@ pub enum ProxyError {
     UnknownPrompt(String),
     #[error("no connected server offers resource '{0}'")]
     UnknownResource(String),
+    /// The tool policy does not give the caller this tool.
+    #[error("tool '{0}' is not allowed for this caller")]
+    ToolDenied(String),
 
     // ---- a stage answered the request ----
     /// A stage refused the request (authentication, policy, rate limit, drain).
@@ -135,7 +138,7 @@ impl ProxyError {
             | UnknownTool(_)
             | UnknownPrompt(_) => code::INVALID_PARAMS,
             UnknownResource(_) => ErrorCode::RESOURCE_NOT_FOUND.0,
-            OriginNotAllowed(_) => code::FORBIDDEN,
+            OriginNotAllowed(_) | ToolDenied(_) => code::FORBIDDEN,
             NotFound(_) => code::NOT_FOUND,
             Refused(r) => match r.status {
                 StatusCode::UNAUTHORIZED => code::UNAUTHORIZED,
@@ -170,7 +173,7 @@ impl ProxyError {
                 StatusCode::BAD_REQUEST
             }
             TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            OriginNotAllowed(_) => StatusCode::FORBIDDEN,
+            OriginNotAllowed(_) | ToolDenied(_) => StatusCode::FORBIDDEN,
             NotFound(_) | UnknownResource(_) => StatusCode::NOT_FOUND,
             Refused(r) => r.status,
             IndexNotReady | NotConnected(_) | CircuitOpen { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -226,7 +229,9 @@ impl ProxyError {
     fn data(&self) -> Option<Value> {
         use ProxyError::*;
         match self {
-            UnknownTool(name) | UnknownPrompt(name) => Some(json!({ "name": name })),
+            UnknownTool(name) | UnknownPrompt(name) | ToolDenied(name) => {
+                Some(json!({ "name": name }))
+            }
             UnknownResource(uri) => Some(json!({ "uri": uri })),
             NotConnected(server)
             | Disconnected(server)

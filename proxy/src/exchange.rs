@@ -331,6 +331,8 @@ pub struct Exchange {
     pub identity: Identity,
     /// What the client presented (HTTP); only the authentication stage reads it.
     pub credential: Option<Credential>,
+    /// The tools this caller may use (`server.auth.policy`); `None`: every tool.
+    pub grant: Option<Arc<crate::policy::Grant>>,
     /// The client's address (HTTP).
     pub peer: Option<SocketAddr>,
     /// `Mcp-Session-Id` of the request (HTTP sessions).
@@ -361,6 +363,7 @@ impl Exchange {
                 Transport::Http => Identity::Anonymous,
             },
             credential: None,
+            grant: None,
             peer: None,
             session_id: None,
             session: None,

@@ -33,6 +33,9 @@ pub struct SessionState {
     /// The lowest level of downstream log messages the client wants (`logging/setLevel`); all
     /// until it says.
     pub log_level: parking_lot::Mutex<Option<rmcp::model::LoggingLevel>>,
+    /// The tools the session's caller may use, from its last admitted request (the gateway's own
+    /// re-selection for a `dynamic` session ranks with it).
+    pub grant: parking_lot::Mutex<Option<Arc<crate::policy::Grant>>>,
     /// Cancelled when the session's state is dropped (the session closed).
     pub closed: CancellationToken,
 }

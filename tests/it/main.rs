@@ -13,6 +13,7 @@ mod eval_cli;
 mod lifecycle;
 mod limits;
 mod new_user;
+mod policy;
 mod protocol;
 mod python_client;
 mod reconcile;

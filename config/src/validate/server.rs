@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use crate::error::Problems;
 use crate::model::{
     ApiKeyConfig, AuthConfig, AuthProvider, JwtAlgorithm, LogFormat, LogLevel, LogOutput,
-    MetricsConfig, RateLimitConfig, ServerConfig, ServerTransport, SslConfig, TlsVersion,
+    MAX_POLICY_RULES, MetricsConfig, PolicyConfig, PolicyRule, RateLimitConfig, ServerConfig,
+    ServerTransport, SslConfig, TlsVersion,
 };
-use crate::raw::{RawApiKey, RawAuth, RawMetrics, RawOneOrMany, RawServer, RawSsl};
+use crate::raw::{RawApiKey, RawAuth, RawMetrics, RawOneOrMany, RawPolicy, RawServer, RawSsl};
 
 use super::{choice, choice_expecting, non_empty};
 
@@ -268,6 +269,9 @@ fn auth(raw: RawAuth, p: &mut Problems, warnings: &mut Vec<String>) -> AuthConfi
     if out.enabled {
         auth_provider_keys(&mut out, p, warnings);
     }
+    if let Some(policy) = raw.policy {
+        out.policy = self::policy(policy, p);
+    }
     if let Some(limit) = raw.rate_limit {
         let mut positive = |value: Option<u32>, key: &str| -> u32 {
             let path = format!("server.auth.rate_limit.{key}");
@@ -381,6 +385,57 @@ fn auth_provider_keys(out: &mut AuthConfig, p: &mut Problems, warnings: &mut Vec
                 .to_owned(),
         );
     }
+}
+
+fn policy(raw: RawPolicy, p: &mut Problems) -> PolicyConfig {
+    let mut out = PolicyConfig::default();
+    if let Some(default) = raw.default {
+        let defaults = [("allow", true), ("deny", false)];
+        out.default_allow = choice(
+            &default,
+            &defaults,
+            "default",
+            "server.auth.policy.default",
+            p,
+        )
+        .unwrap_or(true);
+    }
+    let rules = raw.rules.unwrap_or_default();
+    if rules.len() > MAX_POLICY_RULES {
+        p.push(
+            "server.auth.policy.rules",
+            format!("at most {MAX_POLICY_RULES} rules"),
+        );
+    }
+    for (i, rule) in rules.into_iter().enumerate() {
+        let path = format!("server.auth.policy.rules[{i}]");
+        let mut patterns = |list: Option<Vec<String>>, key: &str| -> Vec<String> {
+            let list = list.unwrap_or_default();
+            for (j, pattern) in list.iter().enumerate() {
+                let bare = pattern.strip_prefix("server:").unwrap_or(pattern);
+                if bare.trim().is_empty() || bare.contains(char::is_whitespace) {
+                    p.push(
+                        format!("{path}.{key}[{j}]"),
+                        "a pattern is a tool name with * and ? wildcards, or server:NAME",
+                    );
+                }
+            }
+            list
+        };
+        let allow = patterns(rule.allow, "allow");
+        let deny = patterns(rule.deny, "deny");
+        if allow.is_empty() && deny.is_empty() {
+            p.push(&path, "a rule needs allow or deny patterns");
+        }
+        out.rules.push(PolicyRule {
+            identities: rule.identities.unwrap_or_default(),
+            groups: rule.groups.unwrap_or_default(),
+            claims: rule.claims.unwrap_or_default(),
+            allow,
+            deny,
+        });
+    }
+    out
 }
 
 fn api_keys(raw: Vec<RawApiKey>, p: &mut Problems) -> Vec<ApiKeyConfig> {

@@ -165,6 +165,7 @@ fn the_cache_is_bounded_by_bytes() {
             per_server_cap: None,
             query: format!("{i} {}", "x".repeat(1000)),
             recent: Vec::new(),
+            grant: 0,
         };
         shared.cache.put(key, answer.clone());
     }

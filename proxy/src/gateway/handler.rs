@@ -53,6 +53,11 @@ impl<S: Stage> Gateway<S> {
         ex.target = Some(request.name.to_string());
         let route = snap.catalog.route_tool(&request.name).cloned();
         ex.server = route.as_ref().map(|r| r.server.clone());
+        if let Some(grant) = &ex.grant
+            && !grant.allows(&request.name, ex.server.as_deref().unwrap_or(""))
+        {
+            return Err(ProxyError::ToolDenied(request.name.to_string()));
+        }
         snap.pipeline.route(ex).await?;
         let route = route.ok_or_else(|| ProxyError::UnknownTool(request.name.to_string()))?;
         // Safe to send twice if the connection dies under it (the server says so).
@@ -271,10 +276,21 @@ impl<S: Stage> ServerHandler for Gateway<S> {
             *self.session.listed.lock() = Some(names);
         }
         let result = routed.map(|()| {
-            let tools = ex
+            let mut tools = ex
                 .listed_tools
                 .take()
                 .unwrap_or_else(|| snap.catalog.tools.clone());
+            if let Some(grant) = &ex.grant {
+                tools.retain(|t| {
+                    let name: &str = &t.name;
+                    name == SEARCH_TOOL
+                        || name == CALL_TOOL
+                        || snap
+                            .catalog
+                            .route_tool(name)
+                            .is_some_and(|r| grant.allows(name, &r.server))
+                });
+            }
             let mut result = ListToolsResult::with_all_items(tools);
             result.result_type = Some(ResultType::COMPLETE);
             result

@@ -140,6 +140,9 @@ impl<S: Stage> Gateway<S> {
         ex.method = method;
         ex.session = Some(self.session.clone());
         ex.catalog = Some(admitted.snap.catalog.clone());
+        if ex.grant.is_some() {
+            self.session.grant.lock().clone_from(&ex.grant);
+        }
         if ex.session_id.is_none() {
             ex.session_id = parts
                 .and_then(|p| p.headers.get("mcp-session-id"))

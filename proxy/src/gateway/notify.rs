@@ -164,6 +164,7 @@ async fn internal_selection<S: Stage>(
     ex.select = Some(dynamic_work(snap, session)?);
     ex.session = Some(session.clone());
     ex.catalog = Some(snap.catalog.clone());
+    ex.grant = session.grant.lock().clone();
     let routed = snap.pipeline.route(&mut ex).await;
     ex.answered(match &routed {
         Ok(()) => crate::exchange::Outcome::Ok,

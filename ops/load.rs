@@ -94,9 +94,6 @@ pub fn not_yet(config: &Config) -> NotYet {
     let mut warnings = Vec::new();
     let mut fatal = Vec::new();
 
-    if config.server.ssl.enabled {
-        fatal.push("server.ssl.enabled: TLS termination is not implemented in this build yet (terminate TLS in nginx meanwhile)".to_string());
-    }
     if config.server.auth.enabled {
         fatal.push(
             "server.auth.enabled: authentication is not implemented in this build yet".to_string(),

@@ -19,3 +19,4 @@ mod resilience;
 mod resources;
 mod routing;
 mod search;
+mod tls;

@@ -92,11 +92,8 @@ pub struct NotYet {
 
 pub fn not_yet(config: &Config) -> NotYet {
     let mut warnings = Vec::new();
-    let mut fatal = Vec::new();
+    let fatal: Vec<String> = Vec::new();
 
-    if config.server.ssl.enabled {
-        fatal.push("server.ssl.enabled: TLS termination is not implemented in this build yet (terminate TLS in nginx meanwhile)".to_string());
-    }
     if config.session.backend == SessionBackend::Redis {
         warnings.push(
             "session.backend: redis is not used by this build yet; sessions are kept in memory"

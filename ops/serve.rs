@@ -1,13 +1,16 @@
-//! `ucp serve`: load the config, start the gateway, serve stdio or HTTP, stop gracefully.
+//! `ucp serve`: load the config, start the gateway, serve stdio or HTTP (with TLS when configured),
+//! re-read what SIGHUP re-reads, stop gracefully.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tokio::signal::unix::{SignalKind, signal};
-use ucp_config::{Config, ServerTransport};
+use arc_swap::ArcSwap;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use ucp_config::{Config, ServerTransport, SslConfig};
+use ucp_proxy::http::tls::{self, CertStore, CertifiedKey, TlsSettings};
 use ucp_proxy::http::{self, HttpFront, HttpSettings, LocalSessionManager};
 use ucp_proxy::{Gateway, Transport};
 
@@ -44,9 +47,18 @@ pub fn main(config_path: Option<&Path>, stdio: bool) -> ExitCode {
         }
         return ExitCode::from(2);
     }
+    // The TLS files and settings belong to the configuration: a bad one stops the start before
+    // anything runs.
+    let tls = match Tls::prepare(&config.server.ssl, stdio) {
+        Ok(tls) => tls,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
     tracing::info!(config = %source, servers = config.downstream_servers.len(), "starting");
     let built_in = matches!(source, load::Source::BuiltIn);
-    exit_code(block_on(run(Arc::new(config), stdio, built_in)))
+    exit_code(block_on(run(Arc::new(config), stdio, built_in, tls)))
 }
 
 /// Runs `work` on a fresh multi-thread runtime, then gives its tasks 2 s to finish.
@@ -73,9 +85,16 @@ pub fn exit_code(result: Result<(), String>) -> ExitCode {
     }
 }
 
-async fn run(config: Arc<Config>, stdio: bool, built_in: bool) -> Result<(), String> {
+async fn run(
+    config: Arc<Config>,
+    stdio: bool,
+    built_in: bool,
+    tls: Option<Tls>,
+) -> Result<(), String> {
+    let (files, tls_settings) = tls.map(|t| (t.files, t.settings)).unzip();
     // First, before the model loads: a SIGHUP during start-up must not end the process either.
-    tokio::spawn(ignore_sighup()?);
+    let hup = signal(SignalKind::hangup()).map_err(|e| format!("SIGHUP handler: {e}"))?;
+    tokio::spawn(sighup_loop(hup, Reload { tls: files }));
     let app = Arc::new(App::start(config.clone())?);
     let result = if stdio {
         app.pool.settle(STDIO_SETTLE).await;
@@ -89,7 +108,7 @@ async fn run(config: Arc<Config>, stdio: bool, built_in: bool) -> Result<(), Str
         .await
         .map_err(|e| format!("stdio: {e}"))
     } else {
-        serve_http(&config, app.clone(), built_in).await
+        serve_http(&config, app.clone(), built_in, tls_settings).await
     };
     app.pool.shutdown();
     // Give stdio children a moment to be killed before the runtime goes away.
@@ -97,14 +116,23 @@ async fn run(config: Arc<Config>, stdio: bool, built_in: bool) -> Result<(), Str
     result
 }
 
-async fn serve_http(config: &Config, app: Arc<App>, built_in: bool) -> Result<(), String> {
+async fn serve_http(
+    config: &Config,
+    app: Arc<App>,
+    built_in: bool,
+    tls: Option<TlsSettings>,
+) -> Result<(), String> {
     let server = &config.server;
-    let listener = http::bind(&server.host, server.port).map_err(|e| {
+    let mut listener = http::bind(&server.host, server.port).map_err(|e| {
         format!(
             "server.port: cannot listen on {}:{}: {e}",
             server.host, server.port
         )
     })?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    if let Some(tls) = tls {
+        listener = listener.with_tls(tls);
+    }
     let addr = listener.local_addr;
     let loopback = addr.ip().is_loopback();
     let settings = HttpSettings {
@@ -139,8 +167,8 @@ async fn serve_http(config: &Config, app: Arc<App>, built_in: bool) -> Result<()
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut serving = tokio::spawn(listener.serve(front, stop_rx));
     // The one line a person (or a test) needs: where to point a client.
-    eprintln!("ucp: listening on http://{addr}/mcp (health: http://{addr}/health)");
-    tracing::info!(%addr, "serving MCP over Streamable HTTP at /mcp");
+    eprintln!("ucp: listening on {scheme}://{addr}/mcp (health: {scheme}://{addr}/health)");
+    tracing::info!(%addr, scheme, "serving MCP over Streamable HTTP at /mcp");
     if built_in {
         eprintln!("{}", connect_hint(addr));
     }
@@ -160,18 +188,101 @@ async fn serve_http(config: &Config, app: Arc<App>, built_in: bool) -> Result<()
     Ok(())
 }
 
-/// SIGHUP's default action ends the process, and logrotate's `postrotate` sends it. Until config
-/// reload exists, the gateway says so and keeps serving.
-fn ignore_sighup() -> Result<impl std::future::Future<Output = ()>, String> {
-    let mut hup = signal(SignalKind::hangup()).map_err(|e| format!("SIGHUP handler: {e}"))?;
-    Ok(async move {
-        while hup.recv().await.is_some() {
-            tracing::warn!(
-                "SIGHUP received: configuration reload is not implemented in this build yet; \
-                 still serving the configuration loaded at start"
-            );
+/// What a SIGHUP re-reads. Today the TLS certificate and key; the configuration reload (a later
+/// issue) adds its part to [`on_sighup`].
+struct Reload {
+    tls: Option<TlsFiles>,
+}
+
+/// SIGHUP's default action ends the process, and logrotate's `postrotate` sends it: here every
+/// SIGHUP runs [`on_sighup`] and the gateway keeps serving, whatever the re-read finds.
+async fn sighup_loop(mut hup: Signal, reload: Reload) {
+    while hup.recv().await.is_some() {
+        on_sighup(&reload).await;
+    }
+}
+
+async fn on_sighup(reload: &Reload) {
+    if let Some(tls) = &reload.tls {
+        tls.reload().await;
+    }
+    tracing::warn!(
+        "SIGHUP received: reloading the configuration is not implemented in this build yet \
+         (only the TLS certificate and key are re-read); still serving the configuration loaded at start"
+    );
+}
+
+/// TLS for the listener: its settings, and the files its pair comes from.
+struct Tls {
+    files: TlsFiles,
+    settings: TlsSettings,
+}
+
+impl Tls {
+    /// When `server.ssl.enabled` (and the gateway listens on HTTP): reads and checks the pair,
+    /// and builds the listener's settings (protocol floor, ciphers, ALPN) around it.
+    fn prepare(ssl: &SslConfig, stdio: bool) -> Result<Option<Tls>, String> {
+        if !ssl.enabled {
+            return Ok(None);
         }
-    })
+        if stdio {
+            tracing::warn!("server.ssl: ignored: the stdio transport has no listener");
+            return Ok(None);
+        }
+        // Validation guarantees both paths when TLS is enabled.
+        let (Some(cert), Some(key)) = (&ssl.cert_path, &ssl.key_path) else {
+            return Err("server.ssl: cert_path and key_path are required".into());
+        };
+        let pair = CertifiedKey::load(cert, key).map_err(|e| e.to_string())?;
+        tracing::info!(
+            cert = %cert.display(),
+            fingerprint = %pair.fingerprint(),
+            not_after = %pair.not_after(),
+            "TLS certificate loaded"
+        );
+        let files = TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+            store: Arc::new(ArcSwap::from_pointee(pair)),
+        };
+        let settings = tls::settings(ssl, files.store.clone()).map_err(|e| e.to_string())?;
+        Ok(Some(Tls { files, settings }))
+    }
+}
+
+/// The pair the listener presents, and the files it came from (re-read on SIGHUP).
+struct TlsFiles {
+    cert: PathBuf,
+    key: PathBuf,
+    store: CertStore,
+}
+
+impl TlsFiles {
+    /// Re-reads both files. New handshakes present a pair that loads; one that does not (a missing
+    /// file, a key of another certificate) leaves the served pair in place and says why.
+    async fn reload(&self) {
+        let (cert, key) = (self.cert.clone(), self.key.clone());
+        let loaded =
+            match tokio::task::spawn_blocking(move || CertifiedKey::load(&cert, &key)).await {
+                Ok(result) => result.map_err(|e| e.to_string()),
+                Err(e) => Err(format!("the reload task failed: {e}")),
+            };
+        match loaded {
+            Ok(pair) => {
+                tracing::info!(
+                    cert = %self.cert.display(),
+                    fingerprint = %pair.fingerprint(),
+                    not_after = %pair.not_after(),
+                    "SIGHUP: TLS certificate reloaded; new handshakes present it"
+                );
+                self.store.store(Arc::new(pair));
+            }
+            Err(error) => tracing::error!(
+                %error,
+                "SIGHUP: TLS certificate not reloaded; still presenting the previous one"
+            ),
+        }
+    }
 }
 
 /// How to point common clients at this gateway (printed for the built-in default config).

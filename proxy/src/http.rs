@@ -1,7 +1,7 @@
 //! The Streamable HTTP front on pingora-core: `/mcp` for MCP clients, `/v1/*` for agent
 //! frameworks, plus the operator endpoints that `ops` supplies (`/health`, `/metrics`).
 //!
-//! pingora owns the sockets, HTTP/1.1 and h2 framing, keep-alive and (later) TLS. rmcp's
+//! pingora owns the sockets, TLS, HTTP/1.1 and h2 framing and keep-alive. rmcp's
 //! `StreamableHttpService` owns the MCP transport semantics (sessions, SSE, protocol headers). In
 //! between, every request starts here: the front classifies it, reads a size-capped body, checks
 //! the JSON-RPC shape itself (so malformed input gets a JSON-RPC error, not a bare status), and
@@ -13,6 +13,7 @@ mod bridge;
 mod listen;
 mod owners;
 mod rest;
+pub mod tls;
 mod write;
 
 use std::sync::Arc;

@@ -22,3 +22,4 @@ mod resilience;
 mod resources;
 mod routing;
 mod search;
+mod tls;

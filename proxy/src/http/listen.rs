@@ -1,11 +1,13 @@
 //! Binding the listener ourselves and handing the socket to pingora, so that port 0 works (tests)
-//! and the real address is known before the first request, while pingora still runs the accept loop.
+//! and the real address is known before the first request, while pingora still runs the accept loop
+//! (and the TLS handshakes, when the listener has TLS settings).
 
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::IntoRawFd;
 use std::sync::Arc;
 
 use pingora_core::apps::HttpServerApp;
+use pingora_core::listeners::tls::TlsSettings;
 use pingora_core::server::{Fds, ListenFds};
 use pingora_core::services::Service as _;
 use pingora_core::services::listening::Service;
@@ -15,6 +17,7 @@ use tokio::sync::watch;
 pub struct HttpListener {
     pub local_addr: SocketAddr,
     fds: ListenFds,
+    tls: Option<TlsSettings>,
 }
 
 /// Binds `host:port` (port 0 picks a free port).
@@ -27,17 +30,28 @@ pub fn bind(host: &str, port: u16) -> std::io::Result<HttpListener> {
     Ok(HttpListener {
         local_addr,
         fds: Arc::new(parking_lot::Mutex::new(fds)),
+        tls: None,
     })
 }
 
 impl HttpListener {
+    /// Terminates TLS on this listener (see [`super::tls::settings`]).
+    pub fn with_tls(mut self, settings: TlsSettings) -> Self {
+        self.tls = Some(settings);
+        self
+    }
+
     /// Serves `app` on this listener until `shutdown` turns true; returns after the accept loop ends.
     pub async fn serve<A>(self, app: A, shutdown: watch::Receiver<bool>)
     where
         A: HttpServerApp + Send + Sync + 'static,
     {
         let mut service = Service::new("ucp-http".to_string(), app);
-        service.add_tcp(&self.local_addr.to_string());
+        let addr = self.local_addr.to_string();
+        match self.tls {
+            Some(settings) => service.add_tls_with_settings(&addr, None, settings),
+            None => service.add_tcp(&addr),
+        }
         service.start_service(Some(self.fds), shutdown, 1).await;
     }
 }

@@ -7,10 +7,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A running `ucp serve` over HTTP.
+/// A running `ucp serve` over HTTP or HTTPS.
 pub struct GatewayProcess {
     pub child: Child,
     pub addr: SocketAddr,
+    /// `http` or `https`, from the listening line.
+    pub scheme: &'static str,
     pub logs: Arc<Mutex<Vec<String>>>,
     _dir: tempfile::TempDir,
 }
@@ -18,7 +20,11 @@ pub struct GatewayProcess {
 impl GatewayProcess {
     /// Writes `config` to a temp dir and starts the gateway on it; waits for the listening line.
     pub fn start(config: &str) -> GatewayProcess {
-        let dir = tempfile::tempdir().expect("tempdir");
+        Self::start_in(tempfile::tempdir().expect("tempdir"), config)
+    }
+
+    /// [`GatewayProcess::start`] in a prepared `dir` (files the config names, e.g. certificates).
+    pub fn start_in(dir: tempfile::TempDir, config: &str) -> GatewayProcess {
         let path = dir.path().join("ucp_config.yaml");
         let config = config.replace("{dir}", &dir.path().display().to_string());
         std::fs::write(&path, config).expect("write config");
@@ -49,15 +55,19 @@ impl GatewayProcess {
         let sink = logs.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("ucp: listening on http://") {
+                let listening = line
+                    .strip_prefix("ucp: listening on ")
+                    .and_then(|rest| rest.split_once("://"));
+                if let Some((scheme, rest)) = listening {
+                    let scheme = if scheme == "https" { "https" } else { "http" };
                     let addr = rest.split('/').next().unwrap_or_default().to_string();
-                    let _ = tx.send(addr);
+                    let _ = tx.send((scheme, addr));
                 }
                 sink.lock().unwrap().push(line);
             }
         });
-        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(addr) => addr.parse().expect("listening address"),
+        let (scheme, addr) = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok((scheme, addr)) => (scheme, addr.parse().expect("listening address")),
             Err(_) => {
                 let _ = child.kill();
                 panic!(
@@ -69,13 +79,14 @@ impl GatewayProcess {
         GatewayProcess {
             child,
             addr,
+            scheme,
             logs,
             _dir: dir,
         }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("{}://{}{path}", self.scheme, self.addr)
     }
 
     pub fn mcp_url(&self) -> String {

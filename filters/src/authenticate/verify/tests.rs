@@ -202,3 +202,21 @@ fn key_files_that_cannot_be_read_name_their_key_and_path() {
         "{error}"
     );
 }
+
+#[test]
+fn a_remembered_token_still_expires() {
+    let mut config = jwt_config();
+    config.leeway = std::time::Duration::ZERO;
+    let verifier = Verifier::from_config(&config, &NoFiles).unwrap();
+    let mut c = claims();
+    c["exp"] = json!(now() + 1);
+    let token = Credential::Bearer(sign(&c, Algorithm::HS256, SECRET).into());
+    let first = verifier.verify(Some(&token)).unwrap();
+    let again = verifier.verify(Some(&token)).unwrap();
+    assert!(
+        Arc::ptr_eq(&first, &again),
+        "the second check was not answered from memory"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_eq!(verifier.verify(Some(&token)).unwrap_err(), Failure::Expired);
+}

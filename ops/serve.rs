@@ -135,15 +135,33 @@ async fn serve_http(
     }
     let addr = listener.local_addr;
     let loopback = addr.ip().is_loopback();
+    if !loopback && !server.auth.enabled && !server.allow_public_without_auth {
+        return Err(format!(
+            "server.host: {} is not a loopback address and server.auth is off, so anyone who can \
+             reach it could use every tool; enable server.auth, bind 127.0.0.1 behind a proxy that \
+             authenticates, or set server.allow_public_without_auth: true",
+            server.host
+        ));
+    }
+    if !loopback && server.allowed_hosts.is_empty() {
+        tracing::warn!(
+            "server.allowed_hosts is empty on a non-loopback bind: the Host header is not checked \
+             (a proxy in front must own the public names)"
+        );
+    }
     let settings = HttpSettings {
         max_body_bytes: server.max_body_bytes,
         allowed_origins: server.allowed_origins.clone(),
-        // A loopback bind only answers loopback Host names (DNS rebinding); a public bind sits
-        // behind a proxy that owns the public names.
+        // A loopback bind answers loopback Host names and the listed ones (DNS rebinding); a
+        // public bind the listed ones, or (none listed) leaves the names to a proxy in front.
         allowed_hosts: if loopback {
-            vec!["localhost".into(), "127.0.0.1".into(), "::1".into()]
+            ["localhost", "127.0.0.1", "::1"]
+                .into_iter()
+                .map(String::from)
+                .chain(server.allowed_hosts.iter().cloned())
+                .collect()
         } else {
-            Vec::new()
+            server.allowed_hosts.clone()
         },
         metrics_path: server.metrics.path.clone(),
         admit_ops_endpoints: server.admit_ops_endpoints,
@@ -289,7 +307,7 @@ impl TlsFiles {
 fn connect_hint(addr: std::net::SocketAddr) -> String {
     format!(
         "ucp: built-in default config: fronting server-everything, server-memory and mcp-server-time;\n\
-         ucp: clients see ucp_search_tools + ucp_call_tool (try: curl -s -XPOST http://{addr}/v1/select -d '{{\"context\":\"what time is it\"}}')\n\
+         ucp: clients see ucp_search_tools + ucp_call_tool (try: curl -s http://{addr}/v1/select -H 'content-type: application/json' -d '{{\"context\":\"what time is it\"}}')\n\
          ucp: connect a client:\n\
          \x20   Claude Code:  claude mcp add --transport http ucp http://{addr}/mcp\n\
          \x20   Inspector:    npx @modelcontextprotocol/inspector --cli http://{addr}/mcp --transport http --method tools/list\n\

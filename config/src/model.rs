@@ -29,6 +29,11 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Empty means only same-host / loopback origins are allowed (the proxy decides).
     pub allowed_origins: Vec<String>,
+    /// Host names (without port) the HTTP front answers besides loopback ones; empty on a
+    /// non-loopback bind turns the Host check off (a proxy in front owns the names).
+    pub allowed_hosts: Vec<String>,
+    /// Serve a non-loopback address with `auth` off (refused otherwise).
+    pub allow_public_without_auth: bool,
     /// `/health` and `/metrics` pass the admission stages (authentication, limits) too.
     pub admit_ops_endpoints: bool,
     pub ssl: SslConfig,
@@ -51,6 +56,8 @@ impl Default for ServerConfig {
             sanitize_logs: true,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            allow_public_without_auth: false,
             admit_ops_endpoints: false,
             ssl: SslConfig::default(),
             auth: AuthConfig::default(),

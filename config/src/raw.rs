@@ -32,6 +32,8 @@ pub(crate) struct RawServer {
     pub sanitize_logs: Option<bool>,
     pub max_body_bytes: Option<usize>,
     pub allowed_origins: Option<Vec<String>>,
+    pub allowed_hosts: Option<Vec<String>>,
+    pub allow_public_without_auth: Option<bool>,
     pub admit_ops_endpoints: Option<bool>,
     pub ssl: Option<RawSsl>,
     pub auth: Option<RawAuth>,

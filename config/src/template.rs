@@ -31,6 +31,13 @@ server:
   # Whether /health and /metrics pass the request stages (authentication, rate limits) like every
   # other request; false answers them first, so load balancers and Prometheus need no credentials.
   admit_ops_endpoints: false
+  # Host names (no port) the HTTP listener answers besides localhost, 127.0.0.1 and ::1; a request
+  # with another Host gets 403 on every route (DNS rebinding). Empty on a non-loopback bind turns
+  # the check off, for a proxy in front that owns the public names.
+  allowed_hosts: []
+  # A non-loopback host with auth disabled lets anyone who can reach it use every tool: `serve`
+  # refuses it unless this is true.
+  allow_public_without_auth: false
 
   ssl:
     # Terminate TLS on the HTTP listener; cert_path and key_path are then required.

@@ -42,6 +42,10 @@ pub enum ProxyError {
     BadBody(String),
     #[error("origin {0} is not allowed")]
     OriginNotAllowed(String),
+    #[error("host {0} is not allowed")]
+    HostNotAllowed(String),
+    #[error("Content-Type must be application/json (got {0})")]
+    UnsupportedMediaType(String),
     #[error("not found: {0}")]
     NotFound(String),
 
@@ -138,7 +142,8 @@ impl ProxyError {
             | UnknownTool(_)
             | UnknownPrompt(_) => code::INVALID_PARAMS,
             UnknownResource(_) => ErrorCode::RESOURCE_NOT_FOUND.0,
-            OriginNotAllowed(_) | ToolDenied(_) => code::FORBIDDEN,
+            OriginNotAllowed(_) | HostNotAllowed(_) | ToolDenied(_) => code::FORBIDDEN,
+            UnsupportedMediaType(_) => code::INVALID_REQUEST,
             NotFound(_) => code::NOT_FOUND,
             Refused(r) => match r.status {
                 StatusCode::UNAUTHORIZED => code::UNAUTHORIZED,
@@ -173,7 +178,8 @@ impl ProxyError {
                 StatusCode::BAD_REQUEST
             }
             TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            OriginNotAllowed(_) | ToolDenied(_) => StatusCode::FORBIDDEN,
+            OriginNotAllowed(_) | HostNotAllowed(_) | ToolDenied(_) => StatusCode::FORBIDDEN,
+            UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             NotFound(_) | UnknownResource(_) => StatusCode::NOT_FOUND,
             Refused(r) => r.status,
             IndexNotReady | NotConnected(_) | CircuitOpen { .. } => StatusCode::SERVICE_UNAVAILABLE,

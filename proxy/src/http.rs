@@ -97,7 +97,51 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
         }
     }
 
+    /// Host validation (DNS rebinding), on every route: the Host header (or the h2 authority),
+    /// without its port, must be listed; an empty list checks nothing.
+    fn host_allowed(&self, head: &pingora_http::RequestHeader) -> Result<(), ProxyError> {
+        if self.settings.allowed_hosts.is_empty() {
+            return Ok(());
+        }
+        let host = head
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| head.uri.authority().map(|a| a.as_str()))
+            .unwrap_or("");
+        let name = match host.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(v6),
+            None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+        };
+        if self
+            .settings
+            .allowed_hosts
+            .iter()
+            .any(|h| h.trim_matches(['[', ']']).eq_ignore_ascii_case(name))
+        {
+            Ok(())
+        } else {
+            tracing::warn!(host, "rejected request for a foreign Host");
+            Err(ProxyError::HostNotAllowed(host.to_string()))
+        }
+    }
+
     /// Origin validation (DNS rebinding): a browser origin must be loopback or listed.
+    fn origin_check(&self, head: &pingora_http::RequestHeader) -> Result<(), ProxyError> {
+        match head.headers.get(header::ORIGIN) {
+            Some(origin) => {
+                let origin = origin.to_str().unwrap_or("");
+                if self.origin_allowed(origin) {
+                    Ok(())
+                } else {
+                    tracing::warn!(%origin, "rejected request from a foreign origin");
+                    Err(ProxyError::OriginNotAllowed(origin.to_string()))
+                }
+            }
+            None => Ok(()),
+        }
+    }
+
     fn origin_allowed(&self, origin: &str) -> bool {
         if self.settings.allowed_origins.iter().any(|o| o == origin) {
             return true;
@@ -117,6 +161,19 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
     async fn handle(&self, session: &mut ServerSession, shutdown: &ShutdownWatch) {
         let head = session.req_header();
         let method = classify(&head.method, head.uri.path(), &self.settings.metrics_path);
+        // Host and Origin on every route, operator endpoints included: after DNS rebinding a web
+        // page could otherwise read the catalog or write into a session.
+        if let Err(error) = self
+            .host_allowed(head)
+            .and_then(|()| self.origin_check(head))
+        {
+            let mut ex = Exchange::new(Transport::Http, method);
+            ex.peer = session.client_addr().and_then(|a| a.as_inet()).copied();
+            ex.answered(Outcome::Status(error.status()));
+            write_error(session, method, &Value::Null, &error).await;
+            self.shared.snapshot.load().pipeline.finish(&mut ex).await;
+            return;
+        }
         if method.is_ops() && !self.settings.admit_ops_endpoints {
             let plain = self.ops_answer(method);
             write_plain(session, plain).await;
@@ -209,15 +266,24 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
         is_mcp: bool,
     ) -> Result<Bytes, ProxyError> {
         let head = session.req_header();
-        if is_mcp && let Some(origin) = head.headers.get(header::ORIGIN) {
-            let origin = origin.to_str().unwrap_or("");
-            if !self.origin_allowed(origin) {
-                tracing::warn!(%origin, "rejected request from a foreign origin");
-                return Err(ProxyError::OriginNotAllowed(origin.to_string()));
-            }
-        }
         if head.method != HttpMethod::POST {
             return Ok(Bytes::new());
+        }
+        let content_type = head
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let essence = content_type.split(';').next().unwrap_or("").trim();
+        let takes_json = is_mcp || matches!(ex.method, Method::Select | Method::SessionContext);
+        // A browser sends text/plain or a form cross-origin without a CORS preflight: only JSON.
+        if takes_json && !essence.eq_ignore_ascii_case("application/json") {
+            let shown = if content_type.is_empty() {
+                "none"
+            } else {
+                content_type
+            };
+            return Err(ProxyError::UnsupportedMediaType(shown.to_string()));
         }
         let body = read_body(session, self.settings.max_body_bytes).await?;
         if is_mcp {

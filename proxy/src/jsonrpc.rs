@@ -101,8 +101,19 @@ pub fn check_message(raw: &[u8]) -> Result<MessageHead, BadMessage> {
     };
     let target = key
         .and_then(|key| params?.get(key)?.as_str())
-        .map(str::to_string);
+        .map(|target| shortened(target, MAX_TARGET_CHARS));
     Ok(MessageHead { id, method, target })
+}
+
+/// How much of a target the head keeps (for stages and logs): longer than any public name or
+/// sensible URI, short enough that a 10 MB "name" does not reach every log line.
+const MAX_TARGET_CHARS: usize = 256;
+
+fn shortened(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((end, _)) => format!("{}...", &text[..end]),
+    }
 }
 
 #[cfg(test)]

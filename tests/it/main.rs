@@ -10,6 +10,7 @@ mod config_cli;
 mod conformance;
 mod crash_recovery;
 mod eval_cli;
+mod hardening;
 mod lifecycle;
 mod limits;
 mod new_user;

@@ -235,6 +235,7 @@ async fn over_long_queries_and_a_missing_session_id_get_clear_errors() {
     let http = reqwest::Client::new();
     let select = |context: String| {
         http.post(gw.url("/v1/select"))
+            .header("content-type", "application/json")
             .body(json!({ "context": context }).to_string())
             .send()
     };

@@ -62,6 +62,22 @@ pub(super) fn server(raw: RawServer, p: &mut Problems, warnings: &mut Vec<String
     if let Some(sanitize) = raw.sanitize_logs {
         out.sanitize_logs = sanitize;
     }
+    if let Some(hosts) = raw.allowed_hosts {
+        for (i, host) in hosts.iter().enumerate() {
+            if host.is_empty() || host.contains(['/', ' ', ':']) && !host.starts_with('[') {
+                p.push(
+                    format!("server.allowed_hosts[{i}]"),
+                    format!(
+                        "\"{host}\" is not a host name (no scheme, port or path: ucp.example.com)"
+                    ),
+                );
+            }
+        }
+        out.allowed_hosts = hosts;
+    }
+    if let Some(allow) = raw.allow_public_without_auth {
+        out.allow_public_without_auth = allow;
+    }
     if let Some(admit) = raw.admit_ops_endpoints {
         out.admit_ops_endpoints = admit;
     }

@@ -50,6 +50,14 @@ impl<S: Stage> Gateway<S> {
             request.name = name.into();
             request.arguments = arguments;
         }
+        if request.name.len() > crate::names::MAX_NAME_LEN {
+            // No public name is longer: refused before any lookup or log of the whole name.
+            return Err(ProxyError::InvalidParams(format!(
+                "tool name is {} bytes; public tool names are at most {}",
+                request.name.len(),
+                crate::names::MAX_NAME_LEN
+            )));
+        }
         ex.target = Some(request.name.to_string());
         let route = snap.catalog.route_tool(&request.name).cloned();
         ex.server = route.as_ref().map(|r| r.server.clone());

@@ -75,8 +75,12 @@ async fn every_request_passes_the_head_and_refusals_carry_status_and_headers() {
     let log = Arc::default();
     let addr = front(&log).await;
 
-    let (status, head, body) =
-        request(addr, "POST /v1/select HTTP/1.1", r#"{"context":"x"}"#).await;
+    let (status, head, body) = request(
+        addr,
+        "POST /v1/select HTTP/1.1\r\nContent-Type: application/json",
+        r#"{"context":"x"}"#,
+    )
+    .await;
     assert_eq!(status, 401, "{head}{body}");
     assert!(
         head.contains("www-authenticate: bearer realm=\"ucp\""),

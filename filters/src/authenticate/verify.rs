@@ -166,11 +166,14 @@ pub fn api_key_hash(key: &str) -> String {
 /// on every request, and an RS256 or ES256 signature costs 0.2-0.3 ms to check.
 const VERIFIED_TOKENS: usize = 4096;
 
+/// The SHA-256 of a token.
+type TokenDigest = [u8; 32];
+
 /// Verifies JWTs with a fixed set of keys, each bound to its algorithm.
 pub struct JwtVerifier {
     /// Tokens that verified, by digest, with their `exp`: until then (plus leeway) the same token
     /// is the same principal. Bounded; a token is never stored, only its hash.
-    verified: parking_lot::Mutex<lru::LruCache<[u8; 32], (Arc<Principal>, u64)>>,
+    verified: parking_lot::Mutex<lru::LruCache<TokenDigest, (Arc<Principal>, u64)>>,
     leeway: u64,
     keys: Vec<JwtKey>,
     identity_claim: String,

@@ -231,6 +231,12 @@ fn probe(text: &str) -> String {
     .to_string()
 }
 
+/// `assert_refused` with `Authorization: Bearer <token>`.
+async fn assert_bearer_refused(fx: &Fixture, case: &str, id: &str, token: &str, status: u16) {
+    let bearer = format!("Bearer {token}");
+    assert_refused(fx, case, id, &[("authorization", &bearer)], status).await;
+}
+
 /// Sends `tools/call named__probe` in session `id` with `headers`; asserts the refusal.
 async fn assert_refused(fx: &Fixture, case: &str, id: &str, headers: &[(&str, &str)], status: u16) {
     let mut all = headers.to_vec();
@@ -332,14 +338,7 @@ async fn bad_jwts_and_headers_get_401_and_reach_no_downstream() {
         ),
     ];
     for (case, token) in &cases {
-        assert_refused(
-            &fx,
-            case,
-            &id,
-            &[("authorization", &format!("Bearer {token}"))],
-            401,
-        )
-        .await;
+        assert_bearer_refused(&fx, case, &id, token, 401).await;
     }
     let headers: Vec<(&str, Vec<(&str, String)>)> = vec![
         ("no Authorization header", vec![]),
@@ -449,14 +448,7 @@ async fn hs256_rejects_other_secrets_and_hmac_variants() {
         ),
     ];
     for (case, token) in &cases {
-        assert_refused(
-            &fx,
-            case,
-            &id,
-            &[("authorization", &format!("Bearer {token}"))],
-            401,
-        )
-        .await;
+        assert_bearer_refused(&fx, case, &id, token, 401).await;
     }
     assert_eq!(fx.calls(), "probe ready\n");
 }
@@ -557,14 +549,7 @@ async fn oauth2_resource_server_serves_rfc9728_metadata_and_checks_the_resource(
         ),
     ];
     for (case, token) in &cases {
-        assert_refused(
-            &fx,
-            case,
-            &id,
-            &[("authorization", &format!("Bearer {token}"))],
-            401,
-        )
-        .await;
+        assert_bearer_refused(&fx, case, &id, token, 401).await;
     }
     let unscoped = keys.sign(
         "ec",
@@ -572,14 +557,7 @@ async fn oauth2_resource_server_serves_rfc9728_metadata_and_checks_the_resource(
         Some("ec-1"),
         &with(scoped("carol"), "scope", json!("openid")),
     );
-    assert_refused(
-        &fx,
-        "missing scope",
-        &id,
-        &[("authorization", &format!("Bearer {unscoped}"))],
-        403,
-    )
-    .await;
+    assert_bearer_refused(&fx, "missing scope", &id, &unscoped, 403).await;
     assert_eq!(fx.calls(), "probe ready\nprobe rsa\n");
 }
 

@@ -1,7 +1,6 @@
 //! Bad input over both fronts gets a precise error, and other clients are not disturbed.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, Write};
 
 use serde_json::{Value, json};
 
@@ -118,16 +117,7 @@ fn stdio_front_answers_garbage_with_jsonrpc_errors_and_keeps_going() {
         stdio_server("everything", &everything_bin(), &["stdio"])
     );
     std::fs::write(&cfg, config).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ucp"))
-        .args(["serve", "--stdio", "-c"])
-        .arg(&cfg)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (mut child, mut stdin, mut stdout) = spawn_stdio_gateway(&cfg);
     let mut read = || {
         let mut line = String::new();
         stdout.read_line(&mut line).unwrap();

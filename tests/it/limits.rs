@@ -2,8 +2,7 @@
 //! `Retry-After` (HTTP) or the JSON-RPC error -32029 with the wait in its data (stdio), another
 //! identity is not affected, and notifications are never refused.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, Write};
 
 use serde_json::{Value, json};
 
@@ -70,17 +69,7 @@ fn stdio_gets_the_json_rpc_error_with_the_wait() {
         stdio_server("time", &time_bin(), &[])
     );
     std::fs::write(&cfg, config).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ucp"))
-        .args(["serve", "--stdio", "-c"])
-        .arg(&cfg)
-        .env("UCP_HOME", ucp_home())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (mut child, mut stdin, mut stdout) = spawn_stdio_gateway(&cfg);
     let mut send = |line: &str| {
         stdin.write_all(line.as_bytes()).unwrap();
         stdin.write_all(b"\n").unwrap();

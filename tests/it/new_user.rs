@@ -3,8 +3,8 @@
 //! `initialize` params, over-long queries, the session-context path without an id, and `/health`
 //! counting the catalog instead of the index.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, Write};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -46,17 +46,7 @@ fn sighup_keeps_the_stdio_gateway_serving() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ucp"))
-        .args(["serve", "--stdio", "-c"])
-        .arg(&path)
-        .env("UCP_HOME", ucp_home())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (mut child, mut stdin, mut stdout) = spawn_stdio_gateway(&path);
     let mut ask = |line: &str| {
         writeln!(stdin, "{line}").unwrap();
         let mut reply = String::new();

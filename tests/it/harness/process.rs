@@ -117,6 +117,28 @@ impl Drop for GatewayProcess {
     }
 }
 
+/// `ucp serve --stdio -c CONFIG` with stdin and stdout piped to the test (stderr dropped).
+pub fn spawn_stdio_gateway(
+    config: &std::path::Path,
+) -> (
+    Child,
+    std::process::ChildStdin,
+    BufReader<std::process::ChildStdout>,
+) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ucp"))
+        .args(["serve", "--stdio", "-c"])
+        .arg(config)
+        .env("UCP_HOME", super::ucp_home())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn ucp serve --stdio");
+    let stdin = child.stdin.take().expect("stdin");
+    let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    (child, stdin, stdout)
+}
+
 /// Direct children of `pid`, from /proc.
 pub fn children_of(pid: u32) -> Vec<u32> {
     let mut out = Vec::new();

@@ -15,11 +15,13 @@
 )]
 
 mod breaker;
+mod child_env;
 mod companion;
 mod connect;
 mod link;
 mod listeners;
 mod ordered;
+mod stderr;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -142,3 +142,42 @@ async fn a_tool_name_longer_than_any_public_name_is_refused() {
     assert!(leak.is_empty(), "the whole name reached the log: {leak}");
     let _ = client.cancel().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stdio_server_gets_a_minimal_environment_plus_its_own_env() {
+    let server = stdio_server(
+        "named",
+        &python_bin(),
+        &[&repo_file("tests/fixtures/named_tools_server.py"), "probe"],
+    ) + "    env:\n      NAMED_TOOLS_ENVIRON: \"1\"\n      CONFIGURED_FOR_IT: yes\n";
+    let gw = GatewayProcess::start_with_env(
+        &http_config(&[server], ""),
+        &[
+            ("UCP_TEST_GATEWAY_SECRET", "canary-7f3a"),
+            ("GITHUB_TOKEN", "ghp_canary"),
+        ],
+    );
+    let client = connect_http(&gw.mcp_url()).await;
+    let names = call_eventually(&client, "named__environ", json!({})).await;
+    let names: Vec<&str> = names.split(' ').collect();
+    assert!(
+        names.contains(&"NAMED_TOOLS_ENVIRON") && names.contains(&"CONFIGURED_FOR_IT"),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"PATH") && names.contains(&"HOME"),
+        "{names:?}"
+    );
+    for leaked in [
+        "UCP_TEST_GATEWAY_SECRET",
+        "GITHUB_TOKEN",
+        "UCP_HOME",
+        "RUST_LOG",
+    ] {
+        assert!(
+            !names.contains(&leaked),
+            "{leaked} reached the server: {names:?}"
+        );
+    }
+    let _ = client.cancel().await;
+}

@@ -25,7 +25,6 @@ use rmcp::service::{
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{IntoTransport, StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::{ClientHandler, RoleClient};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use ucp_config::DownstreamTransport;
 
 use super::Downstream;
@@ -225,7 +224,12 @@ pub async fn connect(ds: &Arc<Downstream>, era: Era) -> Result<Running, ProxyErr
             cwd,
         } => {
             let mut cmd = tokio::process::Command::new(command);
-            cmd.args(args).envs(env);
+            // Not the gateway's environment (its secrets, other servers' tokens): what a process
+            // needs to run, then the server's configured `env`.
+            cmd.env_clear()
+                .envs(super::child_env::inherited())
+                .args(args)
+                .envs(env);
             if let Some(dir) = cwd {
                 cmd.current_dir(dir);
             }
@@ -234,13 +238,7 @@ pub async fn connect(ds: &Arc<Downstream>, era: Era) -> Result<Running, ProxyErr
                 .spawn()
                 .map_err(|e| failed(format!("cannot start `{command}`: {e}")))?;
             if let Some(stderr) = stderr {
-                let server = ds.name.clone();
-                tokio::spawn(async move {
-                    let mut lines = BufReader::new(stderr).lines();
-                    while let Ok(Some(line)) = lines.next_line().await {
-                        tracing::debug!(server = %server, stderr = %line, "downstream stderr");
-                    }
-                });
+                tokio::spawn(super::stderr::relay(ds.name.clone(), stderr));
             }
             let transport = Ordered::new(
                 IntoTransport::<RoleClient, _, _>::into_transport(transport),

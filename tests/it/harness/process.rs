@@ -25,12 +25,24 @@ impl GatewayProcess {
 
     /// [`GatewayProcess::start`] in a prepared `dir` (files the config names, e.g. certificates).
     pub fn start_in(dir: tempfile::TempDir, config: &str) -> GatewayProcess {
+        Self::start_with(dir, config, &[])
+    }
+
+    fn start_with(dir: tempfile::TempDir, config: &str, vars: &[(&str, &str)]) -> GatewayProcess {
         let path = dir.path().join("ucp_config.yaml");
         let config = config.replace("{dir}", &dir.path().display().to_string());
         std::fs::write(&path, config).expect("write config");
         let mut command = Command::new(env!("CARGO_BIN_EXE_ucp"));
-        command.args(["serve", "-c"]).arg(&path);
+        command
+            .args(["serve", "-c"])
+            .arg(&path)
+            .envs(vars.iter().copied());
         Self::spawn(command, dir)
+    }
+
+    /// `start` with extra variables in the gateway's environment.
+    pub fn start_with_env(config: &str, vars: &[(&str, &str)]) -> GatewayProcess {
+        Self::start_with(tempfile::tempdir().expect("tempdir"), config, vars)
     }
 
     /// `ucp serve` with no config (the built-in default) on an ephemeral port.

@@ -712,3 +712,39 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_clients_token_never_reaches_a_downstream() {
+    let port = free_port();
+    let mut server = std::process::Command::new(python_bin())
+        .arg(repo_file("tests/fixtures/named_tools_server.py"))
+        .arg("probe")
+        .env("NAMED_TOOLS_HTTP_PORT", port.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_port(port, std::time::Duration::from_secs(30));
+    let secret = "a-32-byte-secret-for-the-hs-test";
+    let downstream = http_server("named", &format!("http://127.0.0.1:{port}/mcp"))
+        + "    headers:\n      X-Configured: for-the-server\n";
+    let gw = GatewayProcess::start(&http_config(
+        &[downstream],
+        &format!("  auth:\n    enabled: true\n    secret: {secret:?}\n"),
+    ));
+    let token = hs(secret.as_bytes(), Algorithm::HS256, &claims("dana"));
+    let client = connect_http_with_token(&gw.mcp_url(), &token).await;
+    let seen = call_eventually(&client, "named__headers", json!({})).await;
+    let seen: Value = serde_json::from_str(&seen).unwrap();
+    assert_eq!(seen["x-configured"], "for-the-server", "{seen}");
+    let text = seen.to_string();
+    assert!(
+        !text.contains(&token) && !text.contains(token.rsplit('.').next().unwrap()),
+        "{seen}"
+    );
+    assert!(seen.get("authorization").is_none(), "{seen}");
+    let _ = client.cancel().await;
+    let _ = server.kill();
+    let _ = server.wait();
+}

@@ -107,6 +107,8 @@ fn settings() -> HttpSettings {
         allowed_hosts: vec!["127.0.0.1".into(), "localhost".into()],
         metrics_path: "/metrics".into(),
         admit_ops_endpoints: false,
+        max_sessions: 10_000,
+        max_sessions_per_identity: 1_000,
     }
 }
 

@@ -165,8 +165,12 @@ async fn serve_http(
         },
         metrics_path: server.metrics.path.clone(),
         admit_ops_endpoints: server.admit_ops_endpoints,
+        max_sessions: config.session.max_sessions,
+        max_sessions_per_identity: config.session.max_sessions_per_identity,
     };
-    let sessions = Arc::new(LocalSessionManager::default());
+    let mut sessions = LocalSessionManager::default();
+    sessions.session_config.keep_alive = Some(config.session.idle_timeout);
+    let sessions = Arc::new(sessions);
     let draining = Arc::new(AtomicBool::new(false));
     let metrics =
         Metrics::new(app.filters.registry.clone()).map_err(|e| format!("metrics: {e}"))?;

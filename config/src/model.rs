@@ -410,6 +410,12 @@ pub struct SessionConfig {
     pub persist_dir: PathBuf,
     pub max_history: usize,
     pub ttl: Duration,
+    /// Live MCP sessions the HTTP front holds at most; `initialize` beyond it gets 503.
+    pub max_sessions: usize,
+    /// Live sessions one identity may hold at most.
+    pub max_sessions_per_identity: usize,
+    /// A session without any request for this long is closed.
+    pub idle_timeout: Duration,
 }
 
 impl Default for SessionConfig {
@@ -419,6 +425,9 @@ impl Default for SessionConfig {
             redis: RedisConfig::default(),
             persist_dir: PathBuf::from("~/.ucp/data/sessions"),
             max_history: 100,
+            max_sessions: 10_000,
+            max_sessions_per_identity: 1_000,
+            idle_timeout: Duration::from_secs(300),
             ttl: Duration::from_secs(86400),
         }
     }

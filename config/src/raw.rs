@@ -151,6 +151,9 @@ pub(crate) struct RawSession {
     pub persist_dir: Option<String>,
     pub max_history: Option<usize>,
     pub ttl: Option<f64>,
+    pub max_sessions: Option<usize>,
+    pub max_sessions_per_identity: Option<usize>,
+    pub idle_timeout: Option<f64>,
     #[serde(default, deserialize_with = "present")]
     pub affinity: Option<Value>,
 }

@@ -167,6 +167,11 @@ session:
   max_history: 100
   # Seconds of inactivity before a session expires.
   ttl: 86400
+  # Live MCP sessions over HTTP, overall and per identity; an initialize beyond either gets 503.
+  max_sessions: 10000
+  max_sessions_per_identity: 1000
+  # Seconds without a request after which an HTTP session is closed (its client re-initializes).
+  idle_timeout: 300
 
 # MCP servers behind the gateway. Each one's tools and prompts appear as <prefix><tool>, where
 # prefix defaults to <name><separator>; prefix: "" publishes the server's own names (a name two

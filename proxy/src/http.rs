@@ -58,6 +58,9 @@ pub struct HttpSettings {
     pub metrics_path: String,
     /// `/health` and `/metrics` pass the admission stages too (`server.admit_ops_endpoints`).
     pub admit_ops_endpoints: bool,
+    /// Live sessions overall and per identity (`session.max_sessions[_per_identity]`).
+    pub max_sessions: usize,
+    pub max_sessions_per_identity: usize,
 }
 
 /// The pingora app serving one gateway.
@@ -235,6 +238,21 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
             );
             let error = ProxyError::NotFound("session".into());
             return self.fail(session, ex, &id, error).await;
+        }
+        if ex.method == Method::Initialize
+            && ex.session_id.is_none()
+            && let Err(why) = self.owners.may_open(
+                &ex.identity,
+                self.settings.max_sessions,
+                self.settings.max_sessions_per_identity,
+            )
+        {
+            tracing::warn!(identity = ex.identity.as_str(), "{why}");
+            let refusal = crate::error::Refusal::new(StatusCode::SERVICE_UNAVAILABLE, why)
+                .retry_after(std::time::Duration::from_secs(5));
+            return self
+                .fail(session, ex, &id, ProxyError::Refused(refusal))
+                .await;
         }
         if is_mcp {
             return self.to_rmcp(session, snap, ex, body, shutdown).await;

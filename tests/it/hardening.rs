@@ -181,3 +181,49 @@ async fn a_stdio_server_gets_a_minimal_environment_plus_its_own_env() {
     }
     let _ = client.cancel().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_are_capped_per_identity_and_overall() {
+    let (a, b) = ("caps-key-team-a-0123456789", "caps-key-team-b-0123456789");
+    let auth = format!(
+        "  auth:\n    enabled: true\n    provider: apikey\n    api_keys:\n      - {{identity: a, hash: {:?}}}\n      - {{identity: b, hash: {:?}}}\n",
+        hash_api_key(a),
+        hash_api_key(b)
+    );
+    let config = http_config(&[stdio_server("time", &time_bin(), &[])], &auth)
+        + "session:\n  max_sessions: 3\n  max_sessions_per_identity: 2\n";
+    let gw = GatewayProcess::start(&config);
+    let open = |key: &'static str| {
+        let url = gw.mcp_url();
+        async move { post(&url, initialize_body(), &[("x-api-key", key)]).await }
+    };
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (status, headers, body) = open(a).await;
+        assert_eq!(status, 200, "{body}");
+        ids.push(headers["mcp-session-id"].to_str().unwrap().to_string());
+    }
+    let (status, headers, body) = open(a).await;
+    assert_eq!(status, 503, "a third session for one identity: {body}");
+    assert!(headers.contains_key("retry-after"));
+    assert!(body.contains("max_sessions_per_identity"), "{body}");
+    assert_eq!(open(b).await.0, 200, "another identity still opens one");
+    let (status, _, body) = open(b).await;
+    assert_eq!(status, 503, "the fourth session overall: {body}");
+    assert!(body.contains("session.max_sessions"), "{body}");
+    // Closing a session makes room again.
+    let closed = reqwest::Client::new()
+        .delete(gw.mcp_url())
+        .header("x-api-key", a)
+        .header("mcp-session-id", &ids[0])
+        .send()
+        .await
+        .unwrap();
+    assert!(closed.status().is_success(), "{}", closed.status());
+    eventually(
+        std::time::Duration::from_secs(10),
+        "room for a new session",
+        || async { (open(a).await.0 == 200).then_some(()) },
+    )
+    .await;
+}

@@ -166,6 +166,15 @@ fn session(raw: RawSession, p: &mut Problems, warnings: &mut Vec<String>) -> Ses
     if let Some(ttl) = raw.ttl {
         out.ttl = seconds(ttl, "session.ttl", p).unwrap_or(out.ttl);
     }
+    if let Some(max) = raw.max_sessions {
+        out.max_sessions = at_least(max, 1, "session.max_sessions", p);
+    }
+    if let Some(max) = raw.max_sessions_per_identity {
+        out.max_sessions_per_identity = at_least(max, 1, "session.max_sessions_per_identity", p);
+    }
+    if let Some(idle) = raw.idle_timeout {
+        out.idle_timeout = seconds(idle, "session.idle_timeout", p).unwrap_or(out.idle_timeout);
+    }
     unsupported("session.affinity", &raw.affinity, warnings);
     out
 }

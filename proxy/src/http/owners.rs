@@ -60,6 +60,39 @@ impl SessionOwners {
             .is_none_or(|owner| **owner == *identity.as_str())
     }
 
+    /// Whether `identity` may open one more session: fewer than `max_total` live ones overall and
+    /// fewer than `max_per_identity` of its own. When rmcp's table is busy, the check passes.
+    pub(super) fn may_open(
+        &self,
+        identity: &Identity,
+        max_total: usize,
+        max_per_identity: usize,
+    ) -> Result<(), String> {
+        let Some(live) = self.live_sessions() else {
+            return Ok(());
+        };
+        if live.len() >= max_total {
+            return Err(format!(
+                "the gateway holds its maximum of {max_total} sessions (session.max_sessions)"
+            ));
+        }
+        let name = identity.as_str();
+        let own = self
+            .owners
+            .lock()
+            .by_session
+            .iter()
+            .filter(|(id, owner)| ***owner == *name && live.contains(&***id))
+            .count();
+        if own >= max_per_identity {
+            return Err(format!(
+                "{name} holds its maximum of {max_per_identity} sessions \
+                 (session.max_sessions_per_identity); close one (DELETE /mcp) or wait for it to expire"
+            ));
+        }
+        Ok(())
+    }
+
     /// The ids rmcp still holds, when its table is not being written right now.
     fn live_sessions(&self) -> Option<std::collections::HashSet<Arc<str>>> {
         let sessions = self.sessions.sessions.try_read().ok()?;

@@ -32,6 +32,8 @@ async fn front(log: &Arc<Mutex<Vec<String>>>) -> std::net::SocketAddr {
         allowed_hosts: vec!["127.0.0.1".into()],
         metrics_path: "/metrics".into(),
         admit_ops_endpoints: true,
+        max_sessions: 10_000,
+        max_sessions_per_identity: 1_000,
     };
     let front = HttpFront::new(
         gateway,

@@ -748,3 +748,35 @@ async fn the_clients_token_never_reaches_a_downstream() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_and_metrics_need_credentials_only_when_admitted() {
+    let key = "ops-key-0123456789abcdef";
+    let auth = |admit: bool| {
+        format!(
+            "  admit_ops_endpoints: {admit}\n  auth:\n    enabled: true\n    provider: apikey\n    api_keys: [{{identity: ops, hash: {:?}}}]\n",
+            hash_api_key(key)
+        )
+    };
+    let servers = [stdio_server("time", &time_bin(), &[])];
+    let open = GatewayProcess::start(&http_config(&servers, &auth(false)));
+    let guarded = GatewayProcess::start(&http_config(&servers, &auth(true)));
+    let client = reqwest::Client::new();
+    for path in ["/health", "/metrics"] {
+        assert_eq!(
+            client.get(open.url(path)).send().await.unwrap().status(),
+            200,
+            "{path}"
+        );
+        let refused = client.get(guarded.url(path)).send().await.unwrap();
+        assert_eq!(refused.status(), 401, "{path}");
+        assert!(refused.headers().contains_key("www-authenticate"), "{path}");
+        let allowed = client
+            .get(guarded.url(path))
+            .header("x-api-key", key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(allowed.status(), 200, "{path}");
+    }
+}

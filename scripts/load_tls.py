@@ -38,6 +38,9 @@ import threading
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from procfs import cpu_ns  # noqa: E402
+
 HOME = Path(os.environ.get("UCP_HOME", Path.home() / ".ucp"))
 EVERYTHING = HOME / "tools/node/node_modules/.bin/mcp-server-everything"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/ucp-target"))
@@ -190,16 +193,6 @@ def wait_ready(dir: Path, name: str, base: str, credential: dict[str, str], wron
     print(f"# {name} {base}: tools/list answers {len(tools)} tools ({len(answer)} bytes per response){refused}",
           file=sys.stderr)
 
-
-def cpu_ns(pid: int) -> int:
-    """The on-CPU time of the process's threads so far (/proc/PID/task/*/schedstat)."""
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            total += int((task / "schedstat").read_text().split()[0])
-        except (FileNotFoundError, ProcessLookupError):
-            pass  # a thread that just ended
-    return total
 
 
 def wrk(dir: Path, name: str, url: str, seconds: int, connections: int, threads: int, close: bool,

@@ -34,6 +34,9 @@ from pathlib import Path
 
 import anyio
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from procfs import cpu_ns  # noqa: E402
+
 HOME = Path(os.environ.get("UCP_HOME", Path.home() / ".ucp"))
 EVERYTHING = HOME / "tools/node/node_modules/.bin/mcp-server-everything"
 
@@ -48,15 +51,6 @@ def config(dir: Path, transport: str) -> Path:
     )
     return path
 
-
-def cpu_ns(pid: int) -> int:
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            total += int((task / "schedstat").read_text().split()[0])
-        except (FileNotFoundError, ProcessLookupError):
-            pass  # a thread that just ended
-    return total
 
 
 def task_counters(pid: int) -> tuple[int, int, int]:

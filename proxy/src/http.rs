@@ -190,7 +190,10 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
             return;
         }
         let mut ex = Exchange::new(Transport::Http, method);
-        ex.credential = Credential::from_headers(&head.headers);
+        // Only read (and copied) when a stage will judge it.
+        if snap.config.server.auth.enabled {
+            ex.credential = Credential::from_headers(&head.headers);
+        }
         ex.peer = session.client_addr().and_then(|a| a.as_inet()).copied();
         ex.session_id = head
             .headers

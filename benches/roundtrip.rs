@@ -105,10 +105,12 @@ fn settings() -> HttpSettings {
         max_body_bytes: 4 << 20,
         allowed_origins: Vec::new(),
         allowed_hosts: vec!["127.0.0.1".into(), "localhost".into()],
-        metrics_path: "/metrics".into(),
+        metrics_path: Some("/metrics".into()),
+        ops_only: false,
         admit_ops_endpoints: false,
         max_sessions: 10_000,
         max_sessions_per_identity: 1_000,
+        limits: Default::default(),
     }
 }
 

@@ -254,6 +254,7 @@ fn bench(c: &mut Criterion) {
             index: index.clone(),
             answer: None,
             cached: false,
+            query_duration: None,
         });
         runtime.block_on(async {
             pipeline.route(&mut ex).await.unwrap();

@@ -54,7 +54,9 @@ impl App {
             index: None,
             generation: 0,
         });
-        let gateway = GatewayShared::new(cell, pool.clone());
+        let meter = ucp_proxy::session::SessionMeter::register(&filters.registry)
+            .map_err(|e| format!("metrics registry: {e}"))?;
+        let gateway = GatewayShared::metered(cell, pool.clone(), Some(meter));
         let indexing = Arc::new(IndexProgress::default());
         let (changes_tx, changes) = mpsc::channel(8);
         tokio::spawn(forward_pool_changes(pool_changes, changes_tx.clone()));

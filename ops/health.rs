@@ -12,11 +12,12 @@ use ucp_proxy::http::{LocalSessionManager, OpsEndpoints, Plain};
 
 use crate::app::App;
 
+#[derive(Clone)]
 pub struct Ops {
     pub app: Arc<App>,
     pub sessions: Arc<LocalSessionManager>,
     pub draining: Arc<AtomicBool>,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
 }
 
 impl Ops {
@@ -114,14 +115,15 @@ impl OpsEndpoints for Ops {
 
     fn metrics(&self) -> Plain {
         let snap = self.app.gateway.snapshot.load();
-        self.metrics.tools.set(snap.catalog.tool_count() as i64);
+        let m = &self.metrics;
+        m.tools.set(snap.catalog.tool_count() as i64);
         for ds in self.app.pool.servers().values() {
             let up = i64::from(ds.state() == LinkState::Connected);
-            self.metrics.up.with_label_values(&[&*ds.name]).set(up);
-            self.metrics
-                .restarts
-                .with_label_values(&[&*ds.name])
-                .set(ds.restarts() as i64);
+            m.up.with_label_values(&[&*ds.name]).set(up);
+            // A server's link counts its reconnections; the counter follows it, never backwards.
+            let restarts = m.restarts.with_label_values(&[&*ds.name]);
+            restarts.inc_by(ds.restarts().saturating_sub(restarts.get()));
+            self.app.filters.request_meter().touch_server(&ds.name);
         }
         let (hits, misses) = self
             .app
@@ -129,7 +131,6 @@ impl OpsEndpoints for Ops {
             .embedder
             .as_ref()
             .map_or((0, 0), |e| e.cache_stats());
-        let m = &self.metrics;
         for (counter, now) in [(&m.zoo_cache_hits, hits), (&m.zoo_cache_misses, misses)] {
             counter.inc_by(now.saturating_sub(counter.get()));
         }
@@ -156,9 +157,12 @@ pub struct Metrics {
     registry: prometheus::Registry,
     tools: prometheus::IntGauge,
     up: prometheus::IntGaugeVec,
-    restarts: prometheus::IntGaugeVec,
+    restarts: prometheus::IntCounterVec,
     zoo_cache_hits: prometheus::IntCounter,
     zoo_cache_misses: prometheus::IntCounter,
+    /// SIGHUP re-reads that took effect, and those that failed (the old state kept serving).
+    pub reloads: prometheus::IntCounter,
+    pub reload_failures: prometheus::IntCounter,
 }
 
 impl Metrics {
@@ -175,7 +179,7 @@ impl Metrics {
             ),
             &["server"],
         )?;
-        let restarts = prometheus::IntGaugeVec::new(
+        let restarts = prometheus::IntCounterVec::new(
             prometheus::Opts::new(
                 "ucp_downstream_restarts_total",
                 "Reconnections after the first connection",
@@ -195,6 +199,14 @@ impl Metrics {
             "ucp_tool_zoo_cache_misses_total",
             "Query embeddings computed by the model",
         )?;
+        let reloads = counter(
+            "ucp_config_reloads_total",
+            "SIGHUP re-reads that took effect",
+        )?;
+        let reload_failures = counter(
+            "ucp_config_reload_failures_total",
+            "SIGHUP re-reads that failed; the previous state kept serving",
+        )?;
         registry.register(Box::new(tools.clone()))?;
         registry.register(Box::new(up.clone()))?;
         registry.register(Box::new(restarts.clone()))?;
@@ -208,6 +220,8 @@ impl Metrics {
             restarts,
             zoo_cache_hits,
             zoo_cache_misses,
+            reloads,
+            reload_failures,
         })
     }
 }

@@ -58,6 +58,7 @@ pub fn search(config: Option<&Path>, query: &str, k: usize) -> ExitCode {
             index: Arc::new(index),
             answer: None,
             cached: false,
+            query_duration: None,
         });
         pipeline.route(&mut ex).await.map_err(|e| e.to_string())?;
         let selected = ex.select.and_then(|w| w.answer).unwrap_or_default();

@@ -17,6 +17,7 @@ use ucp_proxy::{Gateway, Transport};
 use crate::app::App;
 use crate::health::{Metrics, Ops};
 use crate::load;
+use crate::telemetry::LogFiles;
 
 /// How long a stdio client waits at most for downstream servers before the first `initialize`.
 const STDIO_SETTLE: Duration = Duration::from_secs(20);
@@ -33,10 +34,13 @@ pub fn main(config_path: Option<&Path>, stdio: bool) -> ExitCode {
     };
     let config = loaded.config;
     let stdio = stdio || config.server.transport == ServerTransport::Stdio && config_path.is_some();
-    if let Err(e) = crate::telemetry::init(&config.server, stdio) {
-        eprintln!("error: {e}");
-        return ExitCode::from(2);
-    }
+    let log_files = match crate::telemetry::init(&config, stdio) {
+        Ok(files) => files,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let not_yet = load::not_yet(&config);
     for w in loaded.warnings.iter().chain(&not_yet.warnings) {
         tracing::warn!("{w}");
@@ -58,7 +62,13 @@ pub fn main(config_path: Option<&Path>, stdio: bool) -> ExitCode {
     };
     tracing::info!(config = %source, servers = config.downstream_servers.len(), "starting");
     let built_in = matches!(source, load::Source::BuiltIn);
-    exit_code(block_on(run(Arc::new(config), stdio, built_in, tls)))
+    exit_code(block_on(run(
+        Arc::new(config),
+        stdio,
+        built_in,
+        tls,
+        log_files,
+    )))
 }
 
 /// Runs `work` on a fresh multi-thread runtime, then gives its tasks 2 s to finish.
@@ -90,12 +100,23 @@ async fn run(
     stdio: bool,
     built_in: bool,
     tls: Option<Tls>,
+    log_files: LogFiles,
 ) -> Result<(), String> {
     let (files, tls_settings) = tls.map(|t| (t.files, t.settings)).unzip();
     // First, before the model loads: a SIGHUP during start-up must not end the process either.
+    // Until the loop below runs, a SIGHUP waits in the stream.
     let hup = signal(SignalKind::hangup()).map_err(|e| format!("SIGHUP handler: {e}"))?;
-    tokio::spawn(sighup_loop(hup, Reload { tls: files }));
     let app = Arc::new(App::start(config.clone())?);
+    let metrics =
+        Arc::new(Metrics::new(app.filters.registry.clone()).map_err(|e| format!("metrics: {e}"))?);
+    tokio::spawn(sighup_loop(
+        hup,
+        Reload {
+            tls: files,
+            log_files,
+            metrics: metrics.clone(),
+        },
+    ));
     let result = if stdio {
         app.pool.settle(STDIO_SETTLE).await;
         let gateway = Gateway::new(app.gateway.clone(), Transport::Stdio);
@@ -108,7 +129,7 @@ async fn run(
         .await
         .map_err(|e| format!("stdio: {e}"))
     } else {
-        serve_http(&config, app.clone(), built_in, tls_settings).await
+        serve_http(&config, app.clone(), metrics, built_in, tls_settings).await
     };
     app.pool.shutdown();
     // Give stdio children a moment to be killed before the runtime goes away.
@@ -119,6 +140,7 @@ async fn run(
 async fn serve_http(
     config: &Config,
     app: Arc<App>,
+    metrics: Arc<Metrics>,
     built_in: bool,
     tls: Option<TlsSettings>,
 ) -> Result<(), String> {
@@ -163,30 +185,58 @@ async fn serve_http(
         } else {
             server.allowed_hosts.clone()
         },
-        metrics_path: server.metrics.path.clone(),
+        metrics_path: (server.metrics.enabled && server.metrics.port.is_none())
+            .then(|| server.metrics.path.clone()),
+        ops_only: false,
         admit_ops_endpoints: server.admit_ops_endpoints,
         max_sessions: config.session.max_sessions,
         max_sessions_per_identity: config.session.max_sessions_per_identity,
+        limits: server.limits.clone(),
     };
     let mut sessions = LocalSessionManager::default();
     sessions.session_config.keep_alive = Some(config.session.idle_timeout);
     let sessions = Arc::new(sessions);
     let draining = Arc::new(AtomicBool::new(false));
-    let metrics =
-        Metrics::new(app.filters.registry.clone()).map_err(|e| format!("metrics: {e}"))?;
     let ops = Ops {
         app: app.clone(),
         sessions: sessions.clone(),
         draining: draining.clone(),
         metrics,
     };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // `server.metrics.port`: /metrics (and /health) on a listener of their own, plain HTTP, for a
+    // scraper on the inside; the main listener then does not serve /metrics.
+    let metrics_listener = match server.metrics.port {
+        Some(port) if server.metrics.enabled => {
+            let ops_listener = http::bind(&server.host, port).map_err(|e| {
+                format!(
+                    "server.metrics.port: cannot listen on {}:{port}: {e}",
+                    server.host
+                )
+            })?;
+            let ops_settings = HttpSettings {
+                metrics_path: Some(server.metrics.path.clone()),
+                ops_only: true,
+                ..settings.clone()
+            };
+            let ops_front = HttpFront::new(
+                Gateway::new(app.gateway.clone(), Transport::Http),
+                sessions.clone(),
+                Arc::new(ops.clone()),
+                ops_settings,
+            );
+            let addr = ops_listener.local_addr;
+            eprintln!("ucp: metrics on http://{addr}{}", server.metrics.path);
+            Some(tokio::spawn(ops_listener.serve(ops_front, stop_rx.clone())))
+        }
+        _ => None,
+    };
     let front = HttpFront::new(
         Gateway::new(app.gateway.clone(), Transport::Http),
         sessions,
-        ops,
+        Arc::new(ops),
         settings,
     );
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut serving = tokio::spawn(listener.serve(front, stop_rx));
     // The one line a person (or a test) needs: where to point a client.
     eprintln!("ucp: listening on {scheme}://{addr}/mcp (health: {scheme}://{addr}/health)");
@@ -207,6 +257,9 @@ async fn serve_http(
     if tokio::time::timeout(DRAIN, serving).await.is_err() {
         tracing::warn!("drain timed out");
     }
+    if let Some(metrics_listener) = metrics_listener {
+        let _ = tokio::time::timeout(Duration::from_secs(1), metrics_listener).await;
+    }
     Ok(())
 }
 
@@ -214,6 +267,9 @@ async fn serve_http(
 /// issue) adds its part to [`on_sighup`].
 struct Reload {
     tls: Option<TlsFiles>,
+    /// `server.log_output` files, reopened for logrotate.
+    log_files: LogFiles,
+    metrics: Arc<Metrics>,
 }
 
 /// SIGHUP's default action ends the process, and logrotate's `postrotate` sends it: here every
@@ -225,12 +281,27 @@ async fn sighup_loop(mut hup: Signal, reload: Reload) {
 }
 
 async fn on_sighup(reload: &Reload) {
-    if let Some(tls) = &reload.tls {
-        tls.reload().await;
+    let mut reloaded = match &reload.tls {
+        Some(tls) => tls.reload().await,
+        None => true,
+    };
+    match reload.log_files.reopen() {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(files = n, "SIGHUP: log files reopened"),
+        Err(error) => {
+            reloaded = false;
+            tracing::error!(%error, "SIGHUP: a log file could not be reopened; writing to the old one");
+        }
+    }
+    if reloaded {
+        reload.metrics.reloads.inc();
+    } else {
+        reload.metrics.reload_failures.inc();
     }
     tracing::warn!(
         "SIGHUP received: reloading the configuration is not implemented in this build yet \
-         (only the TLS certificate and key are re-read); still serving the configuration loaded at start"
+         (the TLS certificate and key are re-read, log files reopened); still serving the \
+         configuration loaded at start"
     );
 }
 
@@ -281,8 +352,8 @@ struct TlsFiles {
 
 impl TlsFiles {
     /// Re-reads both files. New handshakes present a pair that loads; one that does not (a missing
-    /// file, a key of another certificate) leaves the served pair in place and says why.
-    async fn reload(&self) {
+    /// file, a key of another certificate) leaves the served pair in place and says why (false).
+    async fn reload(&self) -> bool {
         let (cert, key) = (self.cert.clone(), self.key.clone());
         let loaded =
             match tokio::task::spawn_blocking(move || CertifiedKey::load(&cert, &key)).await {
@@ -298,11 +369,15 @@ impl TlsFiles {
                     "SIGHUP: TLS certificate reloaded; new handshakes present it"
                 );
                 self.store.store(Arc::new(pair));
+                true
             }
-            Err(error) => tracing::error!(
-                %error,
-                "SIGHUP: TLS certificate not reloaded; still presenting the previous one"
-            ),
+            Err(error) => {
+                tracing::error!(
+                    %error,
+                    "SIGHUP: TLS certificate not reloaded; still presenting the previous one"
+                );
+                false
+            }
         }
     }
 }

@@ -1,16 +1,41 @@
-//! Logging setup: level, text or JSON, to stderr and/or files. Never stdout in stdio mode, where
-//! stdout belongs to the MCP protocol. Text records escape control characters, so a value with a
-//! newline in it (a tool name, an error message) cannot forge a log line; JSON escapes them anyway.
+//! Logging setup: level, text or JSON (the seed's record: `timestamp`, `level`, `component`,
+//! `message`, `context`), to stderr, stdout and/or files that SIGHUP reopens (logrotate). Never
+//! stdout in stdio mode, where stdout belongs to the MCP protocol.
+//!
+//! Every record, the dependencies' included, passes one writer on its way out: with
+//! `server.sanitize_logs` it redacts secrets there (the shapes of `ucp_filters::redact` and the
+//! literal secret values of the config), and text records escape control characters, so a value
+//! with a newline in it (a tool name, an error message) cannot forge a log line.
 
-use std::fs::OpenOptions;
+mod record;
+
+use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::writer::{BoxMakeWriter, MakeWriterExt};
-use ucp_config::{LogFormat, LogLevel, LogOutput, ServerConfig};
+use ucp_config::{Config, DownstreamTransport, LogFormat, LogLevel, LogOutput};
+use ucp_filters::Redactor;
 
-pub fn init(server: &ServerConfig, stdio: bool) -> Result<(), String> {
+/// The open log files, for SIGHUP to reopen after logrotate moved them.
+#[derive(Default)]
+pub struct LogFiles(Vec<Arc<ReopenFile>>);
+
+impl LogFiles {
+    /// Reopens every `file:` output at its path; says which one failed (the old one stays open).
+    pub fn reopen(&self) -> Result<usize, String> {
+        for file in &self.0 {
+            file.reopen()?;
+        }
+        Ok(self.0.len())
+    }
+}
+
+pub fn init(config: &Config, stdio: bool) -> Result<LogFiles, String> {
+    let server = &config.server;
     let level = match server.log_level {
         LogLevel::Trace => "trace",
         LogLevel::Debug => "debug",
@@ -28,20 +53,16 @@ pub fn init(server: &ServerConfig, stdio: bool) -> Result<(), String> {
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(directives));
     let mut writer: Option<BoxMakeWriter> = None;
+    let mut files = LogFiles::default();
     for output in &server.log_output {
         let next = match output {
             LogOutput::Stdout if stdio => BoxMakeWriter::new(std::io::stderr),
             LogOutput::Stdout => BoxMakeWriter::new(std::io::stdout),
             LogOutput::Stderr => BoxMakeWriter::new(std::io::stderr),
             LogOutput::File(path) => {
-                let file = OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .map_err(|e| {
-                        format!("server.log_output: cannot open {}: {e}", path.display())
-                    })?;
-                BoxMakeWriter::new(std::sync::Arc::new(file))
+                let file = Arc::new(ReopenFile::open(path.clone())?);
+                files.0.push(file.clone());
+                BoxMakeWriter::new(FileOutput(file))
             }
         };
         writer = Some(match writer {
@@ -50,45 +71,161 @@ pub fn init(server: &ServerConfig, stdio: bool) -> Result<(), String> {
         });
     }
     let writer = writer.unwrap_or_else(|| BoxMakeWriter::new(std::io::stderr));
+    let redactor = server
+        .sanitize_logs
+        .then(|| Arc::new(Redactor::new(secret_values(config))));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let result = match server.log_format {
         LogFormat::Json => builder
-            .with_writer(writer)
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
+            .event_format(record::SeedJson)
+            .with_writer(Sanitizing {
+                inner: writer,
+                redactor,
+                escape: false,
+            })
             .try_init(),
         LogFormat::Text => builder
             .with_ansi(false)
-            .with_writer(Escaping(writer))
+            .with_writer(Sanitizing {
+                inner: writer,
+                redactor,
+                escape: true,
+            })
             .try_init(),
     };
-    result.map_err(|e| format!("cannot initialise logging: {e}"))
+    result.map_err(|e| format!("cannot initialise logging: {e}"))?;
+    Ok(files)
 }
 
-/// A writer factory whose writers escape control characters inside each record.
-struct Escaping<W>(W);
+/// The config's secret values that have no recognisable shape: downstream `env` and `headers`
+/// values (and a header's token without its scheme), the JWT secret, the Redis password.
+fn secret_values(config: &Config) -> Vec<String> {
+    let mut values = Vec::new();
+    for server in &config.downstream_servers {
+        match &server.transport {
+            DownstreamTransport::Stdio { env, .. } => values.extend(env.values().cloned()),
+            DownstreamTransport::Http { headers, .. } => {
+                for value in headers.values() {
+                    values.push(value.clone());
+                    if let Some((_, token)) = value.split_once(' ') {
+                        values.push(token.trim().to_string());
+                    }
+                }
+            }
+        }
+    }
+    values.extend(config.server.auth.secret.clone());
+    values.extend(config.session.redis.password.clone());
+    values
+}
 
-impl<'a, W: MakeWriter<'a>> MakeWriter<'a> for Escaping<W> {
-    type Writer = EscapingWriter<W::Writer>;
+/// A log file that can be reopened at its path.
+pub struct ReopenFile {
+    path: PathBuf,
+    file: RwLock<Arc<File>>,
+}
 
-    fn make_writer(&'a self) -> Self::Writer {
-        EscapingWriter(self.0.make_writer())
+impl ReopenFile {
+    fn open(path: PathBuf) -> Result<ReopenFile, String> {
+        let file = Self::open_file(&path)?;
+        Ok(ReopenFile {
+            path,
+            file: RwLock::new(Arc::new(file)),
+        })
+    }
+
+    fn open_file(path: &std::path::Path) -> Result<File, String> {
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("server.log_output: cannot open {}: {e}", path.display()))
+    }
+
+    fn reopen(&self) -> Result<(), String> {
+        let file = Self::open_file(&self.path)?;
+        *self.file.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(file);
+        Ok(())
     }
 }
 
-/// The fmt layer writes one whole record (ending in `\n`) per `write_all`; inside it, `\n`, `\r`
-/// and other control characters (tab excepted) become visible escapes.
-struct EscapingWriter<W>(W);
+/// A `file:` output as the log writer sees it (shared with [`LogFiles`]).
+struct FileOutput(Arc<ReopenFile>);
 
-impl<W: Write> Write for EscapingWriter<W> {
+impl<'a> MakeWriter<'a> for FileOutput {
+    type Writer = FileWriter;
+
+    fn make_writer(&'a self) -> FileWriter {
+        FileWriter(
+            self.0
+                .file
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        )
+    }
+}
+
+/// One record's write to the log file current when it started.
+pub struct FileWriter(Arc<File>);
+
+impl Write for FileWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.write_all(&escape_record(buf))?;
+        (&*self.0).write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        (&*self.0).flush()
+    }
+}
+
+/// The writer factory every record passes: redaction (when on), then escaping (text records).
+struct Sanitizing<W> {
+    inner: W,
+    redactor: Option<Arc<Redactor>>,
+    escape: bool,
+}
+
+impl<'a, W: MakeWriter<'a>> MakeWriter<'a> for Sanitizing<W> {
+    type Writer = SanitizingWriter<'a, W::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        SanitizingWriter {
+            inner: self.inner.make_writer(),
+            redactor: self.redactor.as_deref(),
+            escape: self.escape,
+        }
+    }
+}
+
+/// The fmt layer writes one whole record (ending in `\n`) per `write_all`.
+struct SanitizingWriter<'a, W> {
+    inner: W,
+    redactor: Option<&'a Redactor>,
+    escape: bool,
+}
+
+impl<W: Write> Write for SanitizingWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.redactor.is_none() && !self.escape {
+            self.inner.write_all(buf)?;
+            return Ok(buf.len());
+        }
+        let text = String::from_utf8_lossy(buf);
+        let redacted = match self.redactor {
+            Some(redactor) => redactor.redact(&text),
+            None => std::borrow::Cow::Borrowed(&*text),
+        };
+        if self.escape {
+            self.inner.write_all(&escape_record(redacted.as_bytes()))?;
+        } else {
+            self.inner.write_all(redacted.as_bytes())?;
+        }
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()
+        self.inner.flush()
     }
 }
 

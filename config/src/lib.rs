@@ -17,11 +17,11 @@ pub use error::{ConfigError, ConfigErrors};
 pub use interpolate::interpolate;
 pub use load::{Loaded, parse};
 pub use model::{
-    ApiKeyConfig, AuthConfig, AuthProvider, CacheConfig, Config, DEFAULT_DOWNSTREAM_TIMEOUT,
-    DEFAULT_MAX_BODY_BYTES, DownstreamConfig, DownstreamTransport, Exposure, JwtAlgorithm,
-    LogFormat, LogLevel, LogOutput, MAX_POLICY_RULES, MetricsConfig, OAuth2Config, PolicyConfig,
-    PolicyRule, RESOURCE_METADATA_PATH, RateLimitConfig, RedisConfig, RouterConfig, RouterMode,
-    ServerConfig, ServerTransport, SessionBackend, SessionConfig, SslConfig, TlsVersion,
-    ToolZooConfig,
+    ApiKeyConfig, AuthConfig, AuthProvider, CacheConfig, Config, ConnectionLimits,
+    DEFAULT_DOWNSTREAM_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_RESULT_BYTES, DownstreamConfig,
+    DownstreamTransport, Exposure, JwtAlgorithm, LogFormat, LogLevel, LogOutput, MAX_POLICY_RULES,
+    MetricsConfig, OAuth2Config, PolicyConfig, PolicyRule, RESOURCE_METADATA_PATH, RateLimitConfig,
+    RedisConfig, RouterConfig, RouterMode, ServerConfig, ServerTransport, SessionBackend,
+    SessionConfig, SslConfig, TlsVersion, ToolZooConfig,
 };
 pub use template::INIT_TEMPLATE;

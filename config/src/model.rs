@@ -39,6 +39,40 @@ pub struct ServerConfig {
     pub ssl: SslConfig,
     pub auth: AuthConfig,
     pub metrics: MetricsConfig,
+    pub limits: ConnectionLimits,
+}
+
+/// What one HTTP client connection may take (`server.limits`): the defences against slow or
+/// oversized requests and connection floods.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectionLimits {
+    /// The whole request head must arrive within this time, from its first byte (slowloris).
+    pub header_timeout: Duration,
+    /// The whole request body must arrive within this time, once the head is in.
+    pub body_timeout: Duration,
+    /// An idle keep-alive connection is closed after this time.
+    pub keepalive_timeout: Duration,
+    /// Open client connections overall, and from one peer address; more are closed at once.
+    pub max_connections: usize,
+    pub max_connections_per_peer: usize,
+    /// The request head (request line and headers) in bytes, and the number of headers: more
+    /// gets 431.
+    pub max_header_bytes: usize,
+    pub max_headers: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            keepalive_timeout: Duration::from_secs(60),
+            max_connections: 4096,
+            max_connections_per_peer: 256,
+            max_header_bytes: 64 * 1024,
+            max_headers: 100,
+        }
+    }
 }
 
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -62,6 +96,7 @@ impl Default for ServerConfig {
             ssl: SslConfig::default(),
             auth: AuthConfig::default(),
             metrics: MetricsConfig::default(),
+            limits: ConnectionLimits::default(),
         }
     }
 }
@@ -467,10 +502,14 @@ pub struct DownstreamConfig {
     pub transport: DownstreamTransport,
     pub tags: Vec<String>,
     pub timeout: Duration,
+    /// A stdio server's largest message (a result): a longer one fails its call at once.
+    pub max_result_bytes: usize,
     pub enabled: bool,
 }
 
 pub const DEFAULT_DOWNSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
+/// rmcp's own cap on one stdio line.
+pub const DEFAULT_MAX_RESULT_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum DownstreamTransport {

@@ -38,6 +38,18 @@ pub(crate) struct RawServer {
     pub ssl: Option<RawSsl>,
     pub auth: Option<RawAuth>,
     pub metrics: Option<RawMetrics>,
+    pub limits: Option<RawLimits>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawLimits {
+    pub header_timeout: Option<f64>,
+    pub body_timeout: Option<f64>,
+    pub keepalive_timeout: Option<f64>,
+    pub max_connections: Option<usize>,
+    pub max_connections_per_peer: Option<usize>,
+    pub max_header_bytes: Option<usize>,
+    pub max_headers: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -184,6 +196,7 @@ pub(crate) struct RawDownstream {
     pub headers: Option<BTreeMap<String, String>>,
     pub tags: Option<Vec<String>>,
     pub timeout: Option<f64>,
+    pub max_result_bytes: Option<usize>,
     pub enabled: Option<bool>,
 }
 

@@ -35,6 +35,19 @@ server:
   # with another Host gets 403 on every route (DNS rebinding). Empty on a non-loopback bind turns
   # the check off, for a proxy in front that owns the public names.
   allowed_hosts: []
+  # What one client connection may take. The whole request head must arrive within
+  # header_timeout seconds (slowloris), the body within body_timeout; an idle keep-alive
+  # connection closes after keepalive_timeout. Connections beyond max_connections overall or
+  # max_connections_per_peer from one address are closed at once. A head over max_header_bytes or
+  # with more than max_headers headers gets 431.
+  limits:
+    header_timeout: 10
+    body_timeout: 30
+    keepalive_timeout: 60
+    max_connections: 4096
+    max_connections_per_peer: 256
+    max_header_bytes: 65536
+    max_headers: 100
   # A non-loopback host with auth disabled lets anyone who can reach it use every tool: `serve`
   # refuses it unless this is true.
   allow_public_without_auth: false
@@ -177,7 +190,8 @@ session:
 # prefix defaults to <name><separator>; prefix: "" publishes the server's own names (a name two
 # servers publish stays with the first and is held back from the other, with a warning).
 # Keys: name (1-32 of [A-Za-z0-9_-], unique), prefix, transport (stdio or http; inferred from command or url),
-# command, args, env, cwd (stdio); url, headers (http); tags, timeout (seconds, default 30), enabled.
+# command, args, env, cwd (stdio, with max_result_bytes: a longer message fails its call at once,
+# default 16777216); url, headers (http); tags, timeout (seconds, default 30), enabled.
 downstream_servers:
   - name: everything
     transport: stdio

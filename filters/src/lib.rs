@@ -9,6 +9,7 @@ mod authenticate;
 mod index_build;
 mod learn_usage;
 mod rate_limit;
+mod record_metrics;
 mod sanitize_log;
 mod select_tools;
 mod selection_cache;
@@ -26,7 +27,8 @@ pub use authenticate::{Authenticate, Failure, Files, NoFiles, ReadFile, Verifier
 pub use index_build::{ServerTags, build_index, server_tags};
 pub use learn_usage::LearnUsage;
 pub use rate_limit::{Buckets, MAX_BUCKETS, RateLimit};
-pub use sanitize_log::{SanitizeLog, redact};
+pub use record_metrics::{MAX_IDENTITY_LABELS, RecordMetrics, RequestMeter};
+pub use sanitize_log::{MIN_LITERAL_SECRET, Redactor, SanitizeLog, redact};
 pub use select_tools::{SelectSettings, SelectTools, engine_mode, meta_tools};
 pub use selection_cache::{CacheKey, CachedSelection, SelectionCache};
 pub use tool_policy::ToolPolicy;
@@ -47,6 +49,7 @@ pub struct Shared {
     buckets: parking_lot::Mutex<Option<Arc<Buckets>>>,
     auth_failures: prometheus::IntCounterVec,
     rate_limited: prometheus::IntCounter,
+    requests: Arc<RequestMeter>,
     index_builds: AtomicU64,
 }
 
@@ -73,6 +76,7 @@ impl Shared {
             "Requests refused by the rate limit",
         )?;
         registry.register(Box::new(rate_limited.clone()))?;
+        let requests = Arc::new(RequestMeter::register(&registry)?);
         Ok(Shared {
             usage: Arc::new(Usage::load(store.clone(), embedder.clone())),
             embedder,
@@ -83,6 +87,7 @@ impl Shared {
             buckets: parking_lot::Mutex::new(None),
             auth_failures,
             rate_limited,
+            requests,
             index_builds: AtomicU64::new(0),
         })
     }
@@ -106,6 +111,11 @@ impl Shared {
         }
     }
 
+    /// The request metrics every pipeline records on.
+    pub fn request_meter(&self) -> &RequestMeter {
+        &self.requests
+    }
+
     /// Unique per index build; the selection cache keys on it.
     fn next_index_generation(&self) -> u64 {
         self.index_builds.fetch_add(1, Ordering::Relaxed) + 1
@@ -118,22 +128,24 @@ pub enum FilterStage {
     RateLimit(RateLimit),
     ToolPolicy(ToolPolicy),
     SanitizeLog(SanitizeLog),
+    RecordMetrics(RecordMetrics),
     CachedSelection(CachedSelection),
     SelectTools(SelectTools),
     LearnUsage(LearnUsage),
 }
 
 /// The request path, in order: reading this function tells what every request goes through.
-/// Admission runs front to back (the access log first so that it records refusals too, then
-/// who is asking, then their rate), the response stages back to front. Fails when a configured
+/// Admission runs front to back (metrics and the access log first so that they record refusals
+/// too, then who is asking, then their rate), the response stages back to front. Fails when a configured
 /// key file cannot be read or parsed (the message names its YAML key and path).
 pub fn build(config: &Config, shared: &Shared) -> Result<Pipeline<FilterStage>, String> {
     let select = Arc::new(SelectSettings::from_config(config));
     let router = &config.router;
     let auth = &config.server.auth;
-    let mut stages = vec![FilterStage::SanitizeLog(SanitizeLog::new(
-        config.server.sanitize_logs,
-    ))];
+    let mut stages = vec![
+        FilterStage::RecordMetrics(RecordMetrics::new(shared.requests.clone())),
+        FilterStage::SanitizeLog(SanitizeLog::new()),
+    ];
     if auth.enabled {
         let stage = Authenticate::new(auth, &*shared.files, shared.auth_failures.clone())?;
         stages.push(FilterStage::Authenticate(Box::new(stage)));
@@ -174,6 +186,7 @@ macro_rules! each_stage {
             FilterStage::RateLimit($s) => $body,
             FilterStage::ToolPolicy($s) => $body,
             FilterStage::SanitizeLog($s) => $body,
+            FilterStage::RecordMetrics($s) => $body,
             FilterStage::CachedSelection($s) => $body,
             FilterStage::SelectTools($s) => $body,
             FilterStage::LearnUsage($s) => $body,

@@ -140,20 +140,23 @@ impl Stage for SelectTools {
             let index = work.index.clone();
             let (query, recent) = (work.query.clone(), work.recent.clone());
             let grant = ex.grant.clone();
-            let ranked = tokio::task::spawn_blocking(move || {
+            let (ranked, took) = tokio::task::spawn_blocking(move || {
+                let start = std::time::Instant::now();
                 let allowed = grant.map(|g| allowed_mask(&g, &index, &catalog));
-                ranker.rank(
+                let ranked = ranker.rank(
                     &index,
                     &catalog,
                     &query,
                     options,
                     &recent,
                     allowed.as_deref(),
-                )
+                );
+                (ranked, start.elapsed())
             })
             .await
             .map_err(|e| ProxyError::Internal(format!("selection task: {e}")))?;
             work.answer = Some(Arc::new(ranked));
+            work.query_duration = Some(took);
         }
         if ex.method == Method::ToolsList
             && self.settings.exposure != Exposure::All

@@ -22,6 +22,7 @@ mod link;
 mod listeners;
 mod ordered;
 mod stderr;
+mod stdio_child;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -266,6 +266,10 @@ pub struct Timings {
     pub started: Instant,
     /// Admission stages done.
     pub admitted: Option<Instant>,
+    /// Route stages done and the request on its way to `Exchange::server`.
+    pub routed: Option<Instant>,
+    /// How long the route stages took to answer the request's `SelectWork` (cache or ranking).
+    pub selection: Option<Duration>,
     /// Answer known (before the response stages).
     pub answered: Option<Instant>,
 }
@@ -273,6 +277,11 @@ pub struct Timings {
 impl Timings {
     pub fn total(&self) -> Duration {
         self.answered.unwrap_or_else(Instant::now) - self.started
+    }
+
+    /// From routing to the answer: the downstream's share of the request.
+    pub fn downstream(&self) -> Option<Duration> {
+        Some(self.answered? - self.routed?)
     }
 }
 
@@ -289,6 +298,8 @@ pub struct SelectWork {
     pub answer: Option<Selection>,
     /// The answer came from the cache.
     pub cached: bool,
+    /// How long the index query took (embedding included), when the selection stage ranked.
+    pub query_duration: Option<Duration>,
 }
 
 /// Why a selection is made.
@@ -375,6 +386,8 @@ impl Exchange {
             timings: Timings {
                 started: Instant::now(),
                 admitted: None,
+                routed: None,
+                selection: None,
                 answered: None,
             },
             select: None,

@@ -10,6 +10,7 @@
 //! response stages run for every request: here, or in the handler that took the exchange over.
 
 mod bridge;
+mod conn;
 mod listen;
 mod owners;
 mod rest;
@@ -47,6 +48,16 @@ pub trait OpsEndpoints: Send + Sync + 'static {
     fn metrics(&self) -> Plain;
 }
 
+impl<T: OpsEndpoints> OpsEndpoints for Arc<T> {
+    fn health(&self) -> Plain {
+        (**self).health()
+    }
+
+    fn metrics(&self) -> Plain {
+        (**self).metrics()
+    }
+}
+
 /// Front-end settings fixed at start (a reload that changes them needs a restart).
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
@@ -55,12 +66,17 @@ pub struct HttpSettings {
     pub allowed_origins: Vec<String>,
     /// Host header values rmcp accepts; empty disables the check (for a public bind behind a proxy).
     pub allowed_hosts: Vec<String>,
-    pub metrics_path: String,
+    /// Where `/metrics` is served on this listener; `None`: not here (disabled, or on its own port).
+    pub metrics_path: Option<String>,
+    /// Serve only `/health` and `/metrics` (the separate metrics listener, `server.metrics.port`).
+    pub ops_only: bool,
     /// `/health` and `/metrics` pass the admission stages too (`server.admit_ops_endpoints`).
     pub admit_ops_endpoints: bool,
     /// Live sessions overall and per identity (`session.max_sessions[_per_identity]`).
     pub max_sessions: usize,
     pub max_sessions_per_identity: usize,
+    /// Connection and request-head limits (`server.limits`).
+    pub limits: ucp_config::ConnectionLimits,
 }
 
 /// The pingora app serving one gateway.
@@ -71,6 +87,8 @@ pub struct HttpFront<S, O> {
     settings: HttpSettings,
     /// Which identity opened each session: another one presenting its id gets 404.
     owners: SessionOwners,
+    /// Open connections, overall and per peer.
+    slots: Arc<conn::ConnectionSlots>,
 }
 
 impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
@@ -90,6 +108,7 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
         };
         let shared = gateway.shared().clone();
         let owners = SessionOwners::new(sessions.clone());
+        let slots = conn::ConnectionSlots::new(&settings.limits);
         let mcp = StreamableHttpService::new(move || Ok(gateway.clone()), sessions, config);
         HttpFront {
             mcp,
@@ -97,7 +116,13 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
             ops,
             settings,
             owners,
+            slots,
         }
+    }
+
+    /// Open client connections (HTTP/1 connections and h2 streams being served).
+    pub fn open_connections(&self) -> usize {
+        self.slots.open()
     }
 
     /// Host validation (DNS rebinding), on every route: the Host header (or the h2 authority),
@@ -163,7 +188,11 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
     /// One request, from its head to its response stages.
     async fn handle(&self, session: &mut ServerSession, shutdown: &ShutdownWatch) {
         let head = session.req_header();
-        let method = classify(&head.method, head.uri.path(), &self.settings.metrics_path);
+        let method = classify(
+            &head.method,
+            head.uri.path(),
+            self.settings.metrics_path.as_deref(),
+        );
         // Host and Origin on every route, operator endpoints included: after DNS rebinding a web
         // page could otherwise read the catalog or write into a session.
         if let Err(error) = self
@@ -175,6 +204,11 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
             ex.answered(Outcome::Status(error.status()));
             write_error(session, method, &Value::Null, &error).await;
             self.shared.snapshot.load().pipeline.finish(&mut ex).await;
+            return;
+        }
+        if self.settings.ops_only && !method.is_ops() {
+            let error = ProxyError::NotFound(head.uri.path().to_string());
+            write_error(session, Method::Unknown, &Value::Null, &error).await;
             return;
         }
         if method.is_ops() && !self.settings.admit_ops_endpoints {
@@ -306,7 +340,11 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
             };
             return Err(ProxyError::UnsupportedMediaType(shown.to_string()));
         }
-        let body = read_body(session, self.settings.max_body_bytes).await?;
+        let body = conn::with_body_deadline(
+            self.settings.limits.body_timeout,
+            read_body(session, self.settings.max_body_bytes),
+        )
+        .await?;
         if is_mcp {
             let message = check_message(&body).map_err(|bad| {
                 *id = bad.id;
@@ -386,13 +424,43 @@ impl<S: Stage, O: OpsEndpoints> HttpServerApp for HttpFront<S, O> {
         mut session: ServerSession,
         shutdown: &ShutdownWatch,
     ) -> Option<ReusedHttpStream> {
-        match session.read_request().await {
-            Ok(true) => {}
-            _ => return None,
+        let peer = session
+            .client_addr()
+            .and_then(|a| a.as_inet())
+            .map(|a| a.ip());
+        let _slot = match self.slots.take(peer) {
+            Ok(slot) => slot,
+            Err(limit) => {
+                tracing::debug!(
+                    ?peer,
+                    limit,
+                    "connection refused: too many open connections"
+                );
+                return None;
+            }
+        };
+        let limits = &self.settings.limits;
+        match conn::read_head(&mut session, limits).await {
+            conn::Head::Read => {}
+            conn::Head::Closed => return None,
+            conn::Head::Refuse(error) => {
+                tracing::warn!(?peer, %error, "request head refused");
+                session.set_keepalive(None);
+                write_error(&mut session, Method::Unknown, &Value::Null, &error).await;
+                // Not `finish`: that would read on for the next request of this connection.
+                let _ = session.finish_body().await;
+                return None;
+            }
         }
-        session.set_keepalive(if *shutdown.borrow() { None } else { Some(60) });
+        let keepalive = limits.keepalive_timeout.as_secs().max(1);
+        session.set_keepalive(if *shutdown.borrow() {
+            None
+        } else {
+            Some(keepalive)
+        });
         self.handle(&mut session, shutdown).await;
-        let settings = HttpPersistentSettings::for_session(&session);
+        let mut settings = HttpPersistentSettings::for_session(&session);
+        settings.set_user_context(Box::new(conn::KeptAlive));
         match session.finish().await {
             Ok(Some(stream)) => Some(ReusedHttpStream::from_reusable_stream(stream, settings)),
             _ => None,
@@ -401,7 +469,7 @@ impl<S: Stage, O: OpsEndpoints> HttpServerApp for HttpFront<S, O> {
 }
 
 /// What a request is, from its HTTP method and path (a POST to `/mcp` is refined by its message).
-fn classify(method: &HttpMethod, path: &str, metrics_path: &str) -> Method {
+fn classify(method: &HttpMethod, path: &str, metrics_path: Option<&str>) -> Method {
     match (method, path) {
         (&HttpMethod::GET, "/mcp") => Method::McpStream,
         (&HttpMethod::DELETE, "/mcp") => Method::McpDelete,
@@ -415,7 +483,7 @@ fn classify(method: &HttpMethod, path: &str, metrics_path: &str) -> Method {
         {
             Method::ResourceMetadata
         }
-        (&HttpMethod::GET, p) if p == metrics_path => Method::Metrics,
+        (&HttpMethod::GET, p) if Some(p) == metrics_path => Method::Metrics,
         _ => Method::Unknown,
     }
 }

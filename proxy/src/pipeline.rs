@@ -83,10 +83,19 @@ impl<S: Stage> Pipeline<S> {
         Ok(())
     }
 
-    /// The route phase; the first error wins.
+    /// The route phase; the first error wins. Records how long a selection took and when the
+    /// request left for its downstream server.
     pub async fn route(&self, ex: &mut Exchange) -> Result<(), ProxyError> {
+        let start = Instant::now();
         for stage in &self.stages {
             stage.on_route(ex).await?;
+        }
+        let now = Instant::now();
+        if ex.select.is_some() {
+            ex.timings.selection = Some(now - start);
+        }
+        if ex.server.is_some() {
+            ex.timings.routed = Some(now);
         }
         Ok(())
     }

@@ -10,7 +10,8 @@
 )]
 
 use std::collections::HashMap;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Instant;
 
 use rmcp::RoleServer;
 use rmcp::service::Peer;
@@ -20,6 +21,9 @@ use tokio_util::sync::CancellationToken;
 /// tools it never called count as ignored when the next search comes.
 #[derive(Default)]
 pub struct SessionState {
+    /// Set when the client completed `initialize` (a stateless 2026-07-28 request never does):
+    /// when, and the meter the session's end is recorded on.
+    pub opened: OnceLock<(Instant, SessionMeter)>,
     pub last_search: parking_lot::Mutex<Option<LastSearch>>,
     /// The session's last tool calls, most recent last (co-occurrence).
     pub recent_calls: parking_lot::Mutex<std::collections::VecDeque<String>>,
@@ -43,6 +47,65 @@ pub struct SessionState {
 impl Drop for SessionState {
     fn drop(&mut self) {
         self.closed.cancel();
+        if let Some((opened, meter)) = self.opened.get() {
+            meter.active.dec();
+            meter.duration.observe(opened.elapsed().as_secs_f64());
+        }
+    }
+}
+
+/// The seed's session metrics: `ucp_session_active_total` (a gauge, under the seed's name),
+/// `ucp_session_created_total`, `ucp_session_duration_seconds`. A session counts from its
+/// `initialized` notification to the drop of its state (closed by the client or expired).
+#[derive(Clone)]
+pub struct SessionMeter {
+    pub active: prometheus::IntGauge,
+    pub created: prometheus::IntCounter,
+    pub duration: prometheus::Histogram,
+}
+
+/// Session lengths: 1 s to 1 day.
+const SESSION_SECONDS: [f64; 10] = [
+    1.0, 10.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 14400.0, 86400.0,
+];
+
+impl SessionMeter {
+    /// The meter, registered in `registry`.
+    pub fn register(registry: &prometheus::Registry) -> prometheus::Result<SessionMeter> {
+        let meter = SessionMeter::unregistered()?;
+        registry.register(Box::new(meter.active.clone()))?;
+        registry.register(Box::new(meter.created.clone()))?;
+        registry.register(Box::new(meter.duration.clone()))?;
+        Ok(meter)
+    }
+
+    /// A meter nobody scrapes (embedders and tests without a registry).
+    pub fn unregistered() -> prometheus::Result<SessionMeter> {
+        Ok(SessionMeter {
+            active: prometheus::IntGauge::new(
+                "ucp_session_active_total",
+                "Client sessions open now",
+            )?,
+            created: prometheus::IntCounter::new(
+                "ucp_session_created_total",
+                "Client sessions opened (initialize completed)",
+            )?,
+            duration: prometheus::Histogram::with_opts(
+                prometheus::HistogramOpts::new(
+                    "ucp_session_duration_seconds",
+                    "How long client sessions lasted, from initialize to close or expiry",
+                )
+                .buckets(SESSION_SECONDS.to_vec()),
+            )?,
+        })
+    }
+
+    /// Session `state` completed `initialize`: counted from now until it drops.
+    pub fn opened(&self, state: &SessionState) {
+        if state.opened.set((Instant::now(), self.clone())).is_ok() {
+            self.created.inc();
+            self.active.inc();
+        }
     }
 }
 

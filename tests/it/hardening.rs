@@ -227,3 +227,37 @@ async fn sessions_are_capped_per_identity_and_overall() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oversized_downstream_result_fails_its_call_at_once() {
+    // The server's own timeout is long: the error below can only come from the size check.
+    let server = stdio_server(
+        "named",
+        &python_bin(),
+        &[&repo_file("tests/fixtures/named_tools_server.py"), "probe"],
+    )
+    .replace("timeout: 20", "timeout: 120")
+        + "    max_result_bytes: 1048576\n    env:\n      NAMED_TOOLS_BIG: \"1\"\n";
+    let gw = GatewayProcess::start(&http_config(&[server], ""));
+    let client = connect_http(&gw.mcp_url()).await;
+    // The SDK sends a text result twice (content and structuredContent): 256 KiB is ~525 KB.
+    let small = call_eventually(&client, "named__big", json!({"kib": 256})).await;
+    assert_eq!(small.len(), 256 * 1024);
+    let started = std::time::Instant::now();
+    let error = call_text(&client, "named__big", json!({"kib": 17 * 1024}))
+        .await
+        .expect_err("a 17 MiB result over a 1 MiB limit");
+    let text = format!("{error:?}");
+    assert_eq!(error_code(&error), Some(-32603), "{text}");
+    assert!(text.contains("server.max_result_bytes"), "{text}");
+    // The connection the server shares with every session is still there.
+    let again = call_text(&client, "named__big", json!({"kib": 1}))
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1024, "after {:?}", started.elapsed());
+    assert!(
+        gw.log_text()
+            .contains("a message over server.max_result_bytes was discarded")
+    );
+    let _ = client.cancel().await;
+}

@@ -178,3 +178,47 @@ async fn searches_selects_and_ucp_call_tool_follow_the_policy() {
     let _ = a.cancel().await;
     let _ = b.cancel().await;
 }
+
+/// A `dynamic` session (protocol before 2026-07-28) lists its context's top tools: only the ones
+/// its caller may use, whatever the context asks for.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dynamic_session_lists_only_allowed_tools() {
+    let fx = start("dynamic");
+    let url = fx.gw.mcp_url();
+    for (key, allowed) in [(KEY_A, "named__alpha_read"), (KEY_B, "named__beta_read")] {
+        let (status, headers, body) = post(&url, initialize_body(), &[("x-api-key", key)]).await;
+        assert_eq!(status, 200, "{body}");
+        let id = headers["mcp-session-id"].to_str().unwrap().to_string();
+        let in_session = [("x-api-key", key), ("mcp-session-id", id.as_str())];
+        let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        assert_eq!(
+            post(&url, initialized.to_string(), &in_session).await.0,
+            202
+        );
+        let context = json!({"context": "alpha read, alpha write and beta read"}).to_string();
+        let (status, _, body) = post(
+            &fx.gw.url(&format!("/v1/sessions/{id}/context")),
+            context,
+            &[("x-api-key", key)],
+        )
+        .await;
+        assert!(status < 300, "{status} {body}");
+        let names = eventually(Duration::from_secs(60), "the session's tools", || {
+            let url = url.clone();
+            async move {
+                let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}).to_string();
+                let (_, _, body) = post(&url, list, &in_session).await;
+                let reply = messages(&body).into_iter().next()?;
+                let names: Vec<String> = reply["result"]["tools"]
+                    .as_array()?
+                    .iter()
+                    .filter_map(|t| t["name"].as_str().map(str::to_string))
+                    .collect();
+                names.contains(&allowed.to_string()).then_some(names)
+            }
+        })
+        .await;
+        let named: Vec<&String> = names.iter().filter(|n| n.starts_with("named__")).collect();
+        assert_eq!(named, vec![allowed], "{key}: {names:?}");
+    }
+}

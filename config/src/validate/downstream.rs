@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use crate::error::Problems;
-use crate::model::{DEFAULT_DOWNSTREAM_TIMEOUT, DownstreamConfig, DownstreamTransport};
+use crate::model::{
+    DEFAULT_DOWNSTREAM_TIMEOUT, DEFAULT_MAX_RESULT_BYTES, DownstreamConfig, DownstreamTransport,
+};
 use crate::raw::RawDownstream;
 
 use super::{is_name_chars, seconds};
@@ -113,12 +115,22 @@ fn one(raw: RawDownstream, base: &str, separator: &str, p: &mut Problems) -> Dow
         None => format!("{name}{separator}"),
     };
 
+    let max_result_bytes = match raw.max_result_bytes {
+        Some(max) if max < 1024 => {
+            p.push(format!("{base}.max_result_bytes"), "must be at least 1024");
+            max
+        }
+        Some(max) => max,
+        None => DEFAULT_MAX_RESULT_BYTES,
+    };
+
     DownstreamConfig {
         name,
         prefix,
         transport,
         tags,
         timeout,
+        max_result_bytes,
         enabled: raw.enabled.unwrap_or(true),
     }
 }

@@ -263,7 +263,7 @@ fn non_empty(value: String, path: &str, p: &mut Problems) -> String {
     value
 }
 
-fn at_least(value: usize, min: usize, path: &str, p: &mut Problems) -> usize {
+pub(super) fn at_least(value: usize, min: usize, path: &str, p: &mut Problems) -> usize {
     if value < min {
         p.push(path, format!("must be at least {min}"));
     }
@@ -271,7 +271,7 @@ fn at_least(value: usize, min: usize, path: &str, p: &mut Problems) -> usize {
 }
 
 /// A duration written as a positive number of seconds (integer or fraction).
-fn seconds(value: f64, path: &str, p: &mut Problems) -> Option<Duration> {
+pub(super) fn seconds(value: f64, path: &str, p: &mut Problems) -> Option<Duration> {
     if !(value.is_finite() && value > 0.0) {
         p.push(path, "must be a positive number of seconds");
         return None;

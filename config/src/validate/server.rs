@@ -4,11 +4,13 @@ use std::path::PathBuf;
 
 use crate::error::Problems;
 use crate::model::{
-    ApiKeyConfig, AuthConfig, AuthProvider, JwtAlgorithm, LogFormat, LogLevel, LogOutput,
-    MAX_POLICY_RULES, MetricsConfig, PolicyConfig, PolicyRule, RateLimitConfig, ServerConfig,
-    ServerTransport, SslConfig, TlsVersion,
+    ApiKeyConfig, AuthConfig, AuthProvider, ConnectionLimits, JwtAlgorithm, LogFormat, LogLevel,
+    LogOutput, MAX_POLICY_RULES, MetricsConfig, PolicyConfig, PolicyRule, RateLimitConfig,
+    ServerConfig, ServerTransport, SslConfig, TlsVersion,
 };
-use crate::raw::{RawApiKey, RawAuth, RawMetrics, RawOneOrMany, RawPolicy, RawServer, RawSsl};
+use crate::raw::{
+    RawApiKey, RawAuth, RawLimits, RawMetrics, RawOneOrMany, RawPolicy, RawServer, RawSsl,
+};
 
 use super::{choice, choice_expecting, non_empty};
 
@@ -104,6 +106,7 @@ pub(super) fn server(raw: RawServer, p: &mut Problems, warnings: &mut Vec<String
     out.ssl = ssl(raw.ssl.unwrap_or_default(), p);
     out.auth = auth(raw.auth.unwrap_or_default(), p, warnings);
     out.metrics = metrics(raw.metrics.unwrap_or_default(), p);
+    out.limits = limits(raw.limits.unwrap_or_default(), p);
     if out.transport == ServerTransport::Http && out.port != 0 && out.metrics.port == Some(out.port)
     {
         p.push(
@@ -527,6 +530,76 @@ fn one_or_many(raw: RawOneOrMany, key: &str) -> Vec<(String, String)> {
             .map(|(i, item)| (format!("{key}[{i}]"), item))
             .collect(),
     }
+}
+
+fn limits(raw: RawLimits, p: &mut Problems) -> ConnectionLimits {
+    let mut out = ConnectionLimits::default();
+    let timeouts = [
+        (
+            raw.header_timeout,
+            "header_timeout",
+            &mut out.header_timeout,
+        ),
+        (raw.body_timeout, "body_timeout", &mut out.body_timeout),
+        (
+            raw.keepalive_timeout,
+            "keepalive_timeout",
+            &mut out.keepalive_timeout,
+        ),
+    ];
+    for (value, key, slot) in timeouts {
+        if let Some(value) = value
+            && let Some(d) = super::seconds(value, &format!("server.limits.{key}"), p)
+        {
+            *slot = d;
+        }
+    }
+    let counts = [
+        (
+            raw.max_connections,
+            "max_connections",
+            1,
+            &mut out.max_connections,
+        ),
+        (
+            raw.max_connections_per_peer,
+            "max_connections_per_peer",
+            1,
+            &mut out.max_connections_per_peer,
+        ),
+        // pingora reads at most 1 MiB of head and 256 headers: a larger limit could not hold.
+        (
+            raw.max_header_bytes,
+            "max_header_bytes",
+            1024,
+            &mut out.max_header_bytes,
+        ),
+        (raw.max_headers, "max_headers", 8, &mut out.max_headers),
+    ];
+    for (value, key, min, slot) in counts {
+        if let Some(value) = value {
+            *slot = super::at_least(value, min, &format!("server.limits.{key}"), p);
+        }
+    }
+    if out.max_header_bytes > 1024 * 1024 - 1 {
+        p.push(
+            "server.limits.max_header_bytes",
+            "must be at most 1048575 (pingora's limit)",
+        );
+    }
+    if out.max_headers > 256 {
+        p.push(
+            "server.limits.max_headers",
+            "must be at most 256 (pingora's limit)",
+        );
+    }
+    if out.max_connections_per_peer > out.max_connections {
+        p.push(
+            "server.limits.max_connections_per_peer",
+            "must not exceed server.limits.max_connections",
+        );
+    }
+    out
 }
 
 fn metrics(raw: RawMetrics, p: &mut Problems) -> MetricsConfig {

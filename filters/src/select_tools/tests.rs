@@ -87,6 +87,7 @@ impl Fixture {
             index: self.index.clone(),
             answer: None,
             cached: false,
+            query_duration: None,
         });
         let routed = self.pipeline.route(&mut ex).await;
         ex.answered(ucp_proxy::Outcome::Ok);

@@ -23,7 +23,7 @@ use rmcp::service::{
     ClientLifecycleMode, ClientServiceExt, NotificationContext, RequestContext, RunningService,
 };
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::transport::{IntoTransport, StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::transport::{IntoTransport, StreamableHttpClientTransport};
 use rmcp::{ClientHandler, RoleClient};
 use ucp_config::DownstreamTransport;
 
@@ -233,17 +233,23 @@ pub async fn connect(ds: &Arc<Downstream>, era: Era) -> Result<Running, ProxyErr
             if let Some(dir) = cwd {
                 cmd.current_dir(dir);
             }
-            let (transport, stderr) = TokioChildProcess::builder(cmd)
+            let mut child = cmd
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
+                .kill_on_drop(true)
                 .spawn()
                 .map_err(|e| failed(format!("cannot start `{command}`: {e}")))?;
-            if let Some(stderr) = stderr {
+            if let Some(stderr) = child.stderr.take() {
                 tokio::spawn(super::stderr::relay(ds.name.clone(), stderr));
             }
-            let transport = Ordered::new(
-                IntoTransport::<RoleClient, _, _>::into_transport(transport),
-                inflight,
-            );
+            let transport = super::stdio_child::StdioChild::new(
+                child,
+                ds.config.max_result_bytes,
+                ds.name.clone(),
+            )
+            .map_err(|e| failed(format!("`{command}`: {e}")))?;
+            let transport = Ordered::new(transport, inflight);
             tokio::time::timeout(
                 startup,
                 handler.serve_with_lifecycle(transport, lifecycle()),

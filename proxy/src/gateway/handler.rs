@@ -179,6 +179,7 @@ impl<S: Stage> Gateway<S> {
             index: snap.index.clone().ok_or(ProxyError::IndexNotReady)?,
             answer: None,
             cached: false,
+            query_duration: None,
         });
         snap.pipeline.route(ex).await?;
         let selected = ex
@@ -245,6 +246,9 @@ impl<S: Stage> ServerHandler for Gateway<S> {
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
         *self.session.peer.lock() = Some(context.peer.clone());
+        if let Some(meter) = &self.shared.session_meter {
+            meter.opened(&self.session);
+        }
         if let Some(id) = context
             .extensions
             .get::<http::request::Parts>()

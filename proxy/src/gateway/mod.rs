@@ -22,7 +22,7 @@ use crate::error::ProxyError;
 use crate::exchange::{Exchange, Method, Outcome, Transport};
 use crate::pipeline::Stage;
 use crate::relay::ClientCall;
-use crate::session::{SessionRegistry, SessionState};
+use crate::session::{SessionMeter, SessionRegistry, SessionState};
 use crate::snapshot::{Snapshot, SnapshotCell};
 use handoff::{Admitted, HttpHandoff, StdioHandoffs};
 pub use notify::ListsChanged;
@@ -36,10 +36,21 @@ pub struct GatewayShared<S> {
     changes: broadcast::Sender<ListsChanged>,
     /// 2026-07-28 clients' calls waiting for their answers to an older server's questions.
     parked: parked::ParkedCalls,
+    /// Where sessions are counted and timed.
+    session_meter: Option<SessionMeter>,
 }
 
 impl<S: Stage> GatewayShared<S> {
     pub fn new(snapshot: Arc<SnapshotCell<S>>, pool: Arc<DownstreamPool>) -> Arc<Self> {
+        Self::metered(snapshot, pool, None)
+    }
+
+    /// A gateway whose client sessions are counted and timed on `meter`.
+    pub fn metered(
+        snapshot: Arc<SnapshotCell<S>>,
+        pool: Arc<DownstreamPool>,
+        session_meter: Option<SessionMeter>,
+    ) -> Arc<Self> {
         let (changes, _) = broadcast::channel(16);
         Arc::new(GatewayShared {
             snapshot,
@@ -47,6 +58,7 @@ impl<S: Stage> GatewayShared<S> {
             sessions: SessionRegistry::default(),
             changes,
             parked: parked::ParkedCalls::default(),
+            session_meter,
         })
     }
 

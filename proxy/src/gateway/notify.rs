@@ -129,6 +129,7 @@ pub(super) fn dynamic_work<S>(snap: &Snapshot<S>, session: &SessionState) -> Opt
         index: snap.index.clone()?,
         answer: None,
         cached: false,
+        query_duration: None,
     })
 }
 

@@ -43,6 +43,7 @@ pub(super) async fn select<S: Stage>(
         index: snap.index.clone().ok_or(ProxyError::IndexNotReady)?,
         answer: None,
         cached: false,
+        query_duration: None,
     });
     ex.catalog = Some(snap.catalog.clone());
     snap.pipeline.route(ex).await?;

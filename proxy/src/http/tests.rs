@@ -30,10 +30,12 @@ async fn front(log: &Arc<Mutex<Vec<String>>>) -> std::net::SocketAddr {
         max_body_bytes: 1 << 20,
         allowed_origins: Vec::new(),
         allowed_hosts: vec!["127.0.0.1".into()],
-        metrics_path: "/metrics".into(),
+        metrics_path: Some("/metrics".into()),
+        ops_only: false,
         admit_ops_endpoints: true,
         max_sessions: 10_000,
         max_sessions_per_identity: 1_000,
+        limits: Default::default(),
     };
     let front = HttpFront::new(
         gateway,

@@ -1,0 +1,163 @@
+//! Logs from outside (issue 8, point 6): at trace level, every record the gateway writes (its own,
+//! rmcp's, hyper's, the downstream servers' stderr) is one JSON object with the seed's fields,
+//! on stderr and in the `file:` output, and no canary secret gets through: not the client's
+//! token, not the JWT secret, not a downstream's `env` or `headers` values, not secret-shaped
+//! tool arguments, and not the tool results that carry all of them back.
+
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+const JWT_SECRET: &str = "jwtcanary-2b7d1f0e9c8a6b4d2f0e1c3a";
+const ENV_VALUE: &str = "envcanary-8a2f4c6e";
+const HEADER_VALUE: &str = "hdrcanary-5d1e9b7c";
+const BEARER_VALUE: &str = "bearercanary-0f9e8d7c";
+const ARG_PASSWORD: &str = "argcanary-314159";
+const ARG_KEY: &str = "sk-argcanary0123456789abcdef";
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_canary_secret_reaches_any_log_line_at_trace_level() {
+    let port = free_port();
+    let mut http_server = std::process::Command::new(python_bin())
+        .arg(repo_file("tests/fixtures/named_tools_server.py"))
+        .arg("remote")
+        .env("NAMED_TOOLS_HTTP_PORT", port.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_port(port, Duration::from_secs(30));
+    let remote = http_server_entry(port);
+    let local = stdio_server(
+        "local",
+        &python_bin(),
+        &[&repo_file("tests/fixtures/named_tools_server.py"), "probe"],
+    ) + &format!("    env:\n      CANARY_ENV: {ENV_VALUE:?}\n");
+    let keys = format!(
+        "  log_format: json\n  log_output: [stderr, \"file:{{dir}}/ucp.log\"]\n  sanitize_logs: true\n  auth:\n    enabled: true\n    secret: {JWT_SECRET:?}\n"
+    );
+    let config =
+        http_config(&[remote, local], &keys).replace("log_level: debug", "log_level: trace");
+    let gw = GatewayProcess::start(&config);
+    let claims = json!({"sub": "erin", "exp": now() + 600});
+    let token = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .unwrap();
+    let client = connect_http_with_token(&gw.mcp_url(), &token).await;
+    // The headers a downstream got come back in the result, the configured ones included.
+    let seen = call_eventually(&client, "remote__headers", json!({})).await;
+    assert!(
+        seen.contains(HEADER_VALUE),
+        "the canary header did not reach the server: {seen}"
+    );
+    // Arguments (and the results that repeat them) with a configured env value and secret shapes.
+    for text in [
+        ENV_VALUE.to_string(),
+        format!("password={ARG_PASSWORD}"),
+        ARG_KEY.to_string(),
+    ] {
+        let said = call_eventually(&client, "local__probe", json!({ "text": text })).await;
+        assert!(said.contains(&text), "{said}");
+    }
+    // A refused token is logged too (a failure line names the reason, not the token).
+    let (status, _, _) = post(
+        &gw.mcp_url(),
+        initialize_body(),
+        &[("authorization", &format!("Bearer {token}x"))],
+    )
+    .await;
+    assert_eq!(status, 401);
+    let _ = client.cancel().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let stderr_lines: Vec<String> = gw
+        .log_text()
+        .lines()
+        .filter(|l| !l.starts_with("ucp: "))
+        .map(str::to_string)
+        .collect();
+    let file = std::fs::read_to_string(gw.dir().join("ucp.log")).unwrap();
+    let file_lines: Vec<String> = file.lines().map(str::to_string).collect();
+    assert!(
+        stderr_lines.len() > 50,
+        "only {} lines at trace level",
+        stderr_lines.len()
+    );
+    assert!(
+        file_lines.len() > 50,
+        "only {} lines in the log file",
+        file_lines.len()
+    );
+    let signature = token.rsplit('.').next().unwrap().to_string();
+    let canaries = [
+        JWT_SECRET,
+        ENV_VALUE,
+        HEADER_VALUE,
+        BEARER_VALUE,
+        ARG_PASSWORD,
+        ARG_KEY,
+        token.as_str(),
+        signature.as_str(),
+    ];
+    let mut redacted = 0;
+    for (source, lines) in [("stderr", &stderr_lines), ("file", &file_lines)] {
+        for line in lines {
+            for canary in canaries {
+                assert!(!line.contains(canary), "{source}: {canary} in: {line}");
+            }
+            let record: Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("{source}: not a JSON record ({e}): {line}"));
+            for field in ["timestamp", "level", "component", "message"] {
+                assert!(record[field].is_string(), "{source}: no {field} in {line}");
+            }
+            assert!(
+                record["context"].is_object(),
+                "{source}: no context in {line}"
+            );
+            redacted += usize::from(line.contains("[REDACTED]"));
+        }
+    }
+    // The canaries did reach the log paths (and were redacted there), so the test can fail.
+    assert!(
+        redacted > 0,
+        "nothing was redacted: the canaries never reached a log line"
+    );
+    let levels: std::collections::HashSet<String> = stderr_lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|r| r["level"].as_str().map(str::to_string))
+        .collect();
+    for level in ["TRACE", "DEBUG", "INFO", "WARN"] {
+        assert!(levels.contains(level), "no {level} record: {levels:?}");
+    }
+    // The seed's selection line is not part of this run (no search); the access lines are.
+    assert!(
+        stderr_lines
+            .iter()
+            .any(|l| l.contains("\"component\":\"router\"") && l.contains("request served")),
+        "no access record"
+    );
+    let _ = http_server.kill();
+    let _ = http_server.wait();
+}
+
+fn http_server_entry(port: u16) -> String {
+    http_server("remote", &format!("http://127.0.0.1:{port}/mcp"))
+        + &format!(
+            "    headers:\n      X-Canary: {HEADER_VALUE:?}\n      Authorization: \"Bearer {BEARER_VALUE}\"\n"
+        )
+}

@@ -249,7 +249,10 @@ async fn an_oversized_downstream_result_fails_its_call_at_once() {
         .expect_err("a 17 MiB result over a 1 MiB limit");
     let text = format!("{error:?}");
     assert_eq!(error_code(&error), Some(-32603), "{text}");
-    assert!(text.contains("server.max_result_bytes"), "{text}");
+    assert!(
+        text.contains("downstream_servers[].max_result_bytes"),
+        "{text}"
+    );
     // The connection the server shares with every session is still there.
     let again = call_text(&client, "named__big", json!({"kib": 1}))
         .await
@@ -257,7 +260,7 @@ async fn an_oversized_downstream_result_fails_its_call_at_once() {
     assert_eq!(again.len(), 1024, "after {:?}", started.elapsed());
     assert!(
         gw.log_text()
-            .contains("a message over server.max_result_bytes was discarded")
+            .contains("a message over its max_result_bytes was discarded")
     );
     let _ = client.cancel().await;
 }

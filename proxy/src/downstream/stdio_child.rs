@@ -1,11 +1,12 @@
 //! A stdio server as a transport whose stdout is read one bounded line at a time, so a message
-//! over `server.max_result_bytes` fails its call at once.
+//! over `max_result_bytes` fails its call at once.
 //!
 //! rmcp's child-process transport drops a line over its 16 MiB cap and logs it, and the call it
-//! answered waits out the server's timeout. Here a relay task reads the child's stdout: a line
-//! within the limit passes as it is; a longer one is discarded as it arrives (never buffered
-//! whole) and replaced by a JSON-RPC error for the id its first bytes name. The child is killed
-//! when the transport drops; `close` lets it exit first, as rmcp's does.
+//! answered waits out the server's timeout. Here `receive` reads the child's stdout itself: a line
+//! within the limit is parsed as rmcp would; a longer one is discarded as it arrives (never held
+//! whole) and becomes a JSON-RPC error for the id its first bytes name. Sending goes through
+//! rmcp's own writer. The child is killed when the transport drops; `close` lets it exit first,
+//! as rmcp's does.
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -17,8 +18,8 @@ use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use rmcp::transport::async_rw::AsyncRwTransport;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader, DuplexStream};
-use tokio::process::{Child, ChildStdin};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout};
 
 /// How much of an oversized line is kept to find its id.
 const HEAD: usize = 4096;
@@ -27,7 +28,10 @@ const EXIT_WAIT: Duration = Duration::from_secs(3);
 
 pub(super) struct StdioChild {
     child: Child,
-    inner: AsyncRwTransport<RoleClient, DuplexStream, ChildStdin>,
+    lines: LineReader<ChildStdout>,
+    server: Arc<str>,
+    /// rmcp's writer for the child's stdin (its read side is never used).
+    writer: AsyncRwTransport<RoleClient, tokio::io::Empty, ChildStdin>,
 }
 
 impl StdioChild {
@@ -41,37 +45,11 @@ impl StdioChild {
             .stdout
             .take()
             .ok_or_else(|| std::io::Error::other("the child's stdout is not piped"))?;
-        let (mut relayed, read) = tokio::io::duplex(64 * 1024);
-        tokio::spawn(async move {
-            let mut lines = BufReader::with_capacity(64 * 1024, stdout);
-            loop {
-                let line = match read_line(&mut lines, limit).await {
-                    Ok(Some(line)) => line,
-                    Ok(None) | Err(_) => break,
-                };
-                let out = match line {
-                    Line::Whole(bytes) => bytes,
-                    Line::Oversized { head, len } => {
-                        tracing::warn!(
-                            server = &*server,
-                            bytes = len,
-                            limit,
-                            "a message over server.max_result_bytes was discarded"
-                        );
-                        match oversized_error(&head, len, limit, &server) {
-                            Some(error) => error,
-                            None => continue,
-                        }
-                    }
-                };
-                if relayed.write_all(&out).await.is_err() {
-                    break; // the transport is gone
-                }
-            }
-        });
         Ok(StdioChild {
             child,
-            inner: AsyncRwTransport::new(read, stdin).with_max_line_length(usize::MAX),
+            lines: LineReader::new(stdout, limit),
+            server,
+            writer: AsyncRwTransport::new(tokio::io::empty(), stdin),
         })
     }
 }
@@ -87,16 +65,36 @@ impl Transport<RoleClient> for StdioChild {
         &mut self,
         item: TxJsonRpcMessage<RoleClient>,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
-        self.inner.send(item)
+        self.writer.send(item)
     }
 
-    fn receive(&mut self) -> impl Future<Output = Option<RxJsonRpcMessage<RoleClient>>> + Send {
-        self.inner.receive()
+    /// Cancel-safe (rmcp polls it inside a `select!`): a partial line stays in the reader.
+    async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleClient>> {
+        loop {
+            let read = self.lines.next().await.ok()??;
+            let message = match read {
+                Read::Whole => parse(&self.lines.line),
+                Read::Oversized => {
+                    let (len, limit) = (self.lines.len, self.lines.limit);
+                    tracing::warn!(
+                        server = &*self.server,
+                        bytes = len,
+                        limit,
+                        "a message over its max_result_bytes was discarded"
+                    );
+                    oversized_error(&self.lines.line, len, limit, &self.server)
+                }
+            };
+            self.lines.reset();
+            if let Some(message) = message {
+                return Some(message);
+            }
+        }
     }
 
     /// The MCP stdio shutdown: close its stdin, give it a moment to exit, then kill it.
     async fn close(&mut self) -> Result<(), Self::Error> {
-        let _ = self.inner.close().await;
+        let _ = self.writer.close().await;
         if tokio::time::timeout(EXIT_WAIT, self.child.wait())
             .await
             .is_err()
@@ -107,65 +105,100 @@ impl Transport<RoleClient> for StdioChild {
     }
 }
 
-enum Line {
-    /// A line with its newline.
-    Whole(Vec<u8>),
-    /// A line over the limit: its first bytes and its length.
-    Oversized { head: Vec<u8>, len: usize },
+/// A line-at-a-time reader that holds at most `limit` bytes of a line (the first [`HEAD`] of a
+/// longer one). Its state lives in the struct, so a cancelled `next` resumes the same line.
+struct LineReader<R> {
+    reader: BufReader<R>,
+    limit: usize,
+    /// The line so far (with its newline once whole), or the head of an oversized one.
+    line: Vec<u8>,
+    /// The line's length so far, kept or not.
+    len: usize,
+    over: bool,
 }
 
-/// The next line, never holding more than `limit` bytes of it; `None` at the end of the stream.
-async fn read_line<R: AsyncRead + Unpin>(
-    reader: &mut BufReader<R>,
-    limit: usize,
-) -> std::io::Result<Option<Line>> {
-    let mut line = Vec::new();
-    let mut len = 0usize;
-    let mut over = false;
-    loop {
-        let buf = reader.fill_buf().await?;
-        if buf.is_empty() {
-            // End of stream: a last line without its newline still counts.
-            return Ok(match (len, over) {
-                (0, _) => None,
-                (_, true) => Some(Line::Oversized { head: line, len }),
-                (_, false) => Some(Line::Whole(line)),
-            });
+enum Read {
+    Whole,
+    Oversized,
+}
+
+impl<R: AsyncRead + Unpin> LineReader<R> {
+    fn new(reader: R, limit: usize) -> Self {
+        LineReader {
+            reader: BufReader::with_capacity(64 * 1024, reader),
+            limit,
+            line: Vec::new(),
+            len: 0,
+            over: false,
         }
-        let (chunk, done) = match memchr(buf) {
-            Some(i) => (&buf[..=i], true),
-            None => (buf, false),
-        };
-        let taken = chunk.len();
-        len += taken;
-        if !over && len > limit {
-            over = true;
-            line.truncate(HEAD);
-        }
-        if over {
-            let room = HEAD.saturating_sub(line.len());
-            line.extend_from_slice(&chunk[..room.min(taken)]);
-        } else {
-            line.extend_from_slice(chunk);
-        }
-        reader.consume(taken);
-        if done {
-            return Ok(Some(if over {
-                Line::Oversized { head: line, len }
+    }
+
+    /// The next line is complete in `self.line`; `None` at the end of the stream.
+    async fn next(&mut self) -> std::io::Result<Option<Read>> {
+        loop {
+            let buf = self.reader.fill_buf().await?;
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => (&buf[..=i], true),
+                None => (buf, false),
+            };
+            let taken = chunk.len();
+            self.len += taken;
+            if !self.over && self.len > self.limit {
+                self.over = true;
+                self.line.truncate(HEAD);
+            }
+            if self.over {
+                let room = HEAD.saturating_sub(self.line.len());
+                self.line.extend_from_slice(&chunk[..room.min(taken)]);
             } else {
-                Line::Whole(line)
-            }));
+                self.line.extend_from_slice(chunk);
+            }
+            self.reader.consume(taken);
+            if done {
+                return Ok(Some(if self.over {
+                    Read::Oversized
+                } else {
+                    Read::Whole
+                }));
+            }
+        }
+    }
+
+    fn reset(&mut self) {
+        self.line.clear();
+        self.len = 0;
+        self.over = false;
+    }
+}
+
+/// One message as rmcp's stdio transport parses it; a line that is none is logged and skipped.
+fn parse(line: &[u8]) -> Option<RxJsonRpcMessage<RoleClient>> {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    match serde_json::from_slice(line) {
+        Ok(message) => Some(message),
+        Err(error) => {
+            tracing::debug!(%error, "a line from the server that is no JSON-RPC message was skipped");
+            None
         }
     }
 }
 
-fn memchr(buf: &[u8]) -> Option<usize> {
-    buf.iter().position(|&b| b == b'\n')
-}
-
-/// The error line that answers the request an oversized message was for, if its head names one
-/// (a notification or a request from the server has no id of ours to fail).
-fn oversized_error(head: &[u8], len: usize, limit: usize, server: &str) -> Option<Vec<u8>> {
+/// The error that answers the request an oversized message was for, if its head names one (a
+/// notification or a request from the server has no id of ours to fail).
+fn oversized_error(
+    head: &[u8],
+    len: usize,
+    limit: usize,
+    server: &str,
+) -> Option<RxJsonRpcMessage<RoleClient>> {
     let id = first_id(head)?;
     let error = json!({
         "jsonrpc": "2.0",
@@ -173,14 +206,12 @@ fn oversized_error(head: &[u8], len: usize, limit: usize, server: &str) -> Optio
         "error": {
             "code": -32603,
             "message": format!(
-                "the server's answer is {len} bytes, over the gateway's limit of {limit} (server.max_result_bytes)"
+                "the server's answer is {len} bytes, over the gateway's limit of {limit} (downstream_servers[].max_result_bytes)"
             ),
             "data": {"server": server, "limit": limit, "bytes": len},
         },
     });
-    let mut line = serde_json::to_vec(&error).ok()?;
-    line.push(b'\n');
-    Some(line)
+    serde_json::from_value(error).ok()
 }
 
 /// The value of the first `"id"` key in the head of a JSON-RPC message (a number or a string).
@@ -221,23 +252,19 @@ mod tests {
             "x".repeat(100_000)
         );
         let input = format!("{{\"a\":1}}\n{big}{{\"b\":2}}\n");
-        let mut reader = BufReader::with_capacity(1024, input.as_bytes());
-        let Some(Line::Whole(first)) = read_line(&mut reader, 1000).await.unwrap() else {
-            panic!("first line")
-        };
-        assert_eq!(first, b"{\"a\":1}\n");
-        let Some(Line::Oversized { head, len }) = read_line(&mut reader, 1000).await.unwrap()
-        else {
-            panic!("second line")
-        };
-        assert_eq!(len, big.len());
-        assert!(head.len() <= HEAD);
-        assert_eq!(first_id(&head), Some(json!(7)));
-        let Some(Line::Whole(third)) = read_line(&mut reader, 1000).await.unwrap() else {
-            panic!("third line")
-        };
-        assert_eq!(third, b"{\"b\":2}\n");
-        assert!(read_line(&mut reader, 1000).await.unwrap().is_none());
+        let mut lines = LineReader::new(input.as_bytes(), 1000);
+        assert!(matches!(lines.next().await.unwrap(), Some(Read::Whole)));
+        assert_eq!(lines.line, b"{\"a\":1}\n");
+        lines.reset();
+        assert!(matches!(lines.next().await.unwrap(), Some(Read::Oversized)));
+        assert_eq!(lines.len, big.len());
+        assert!(lines.line.len() <= HEAD);
+        assert_eq!(first_id(&lines.line), Some(json!(7)));
+        lines.reset();
+        assert!(matches!(lines.next().await.unwrap(), Some(Read::Whole)));
+        assert_eq!(lines.line, b"{\"b\":2}\n");
+        lines.reset();
+        assert!(lines.next().await.unwrap().is_none());
     }
 
     #[test]
@@ -255,9 +282,16 @@ mod tests {
             None
         );
         let error = oversized_error(br#"{"id":3,"result":"#, 20_000_000, 1000, "big").unwrap();
-        let error: Value = serde_json::from_slice(&error).unwrap();
+        let error = serde_json::to_value(&error).unwrap();
         assert_eq!(error["id"], 3);
         assert_eq!(error["error"]["code"], -32603);
         assert_eq!(error["error"]["data"]["server"], "big");
+    }
+
+    #[test]
+    fn lines_parse_as_rmcp_parses_them() {
+        assert!(parse(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\r\n").is_some());
+        assert!(parse(b"not json\n").is_none());
+        assert!(parse(b"\n").is_none());
     }
 }

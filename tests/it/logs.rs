@@ -2,7 +2,8 @@
 //! rmcp's, hyper's, the downstream servers' stderr) is one JSON object with the seed's fields,
 //! on stderr and in the `file:` output, and no canary secret gets through: not the client's
 //! token, not the JWT secret, not a downstream's `env` or `headers` values, not secret-shaped
-//! tool arguments, and not the tool results that carry all of them back.
+//! tool arguments, and not the tool results that carry all of them back. The seed's selection
+//! line is there, and a SIGHUP after logrotate moved the file reopens it at its path.
 
 use std::time::Duration;
 
@@ -73,6 +74,30 @@ async fn no_canary_secret_reaches_any_log_line_at_trace_level() {
         let said = call_eventually(&client, "local__probe", json!({ "text": text })).await;
         assert!(said.contains(&text), "{said}");
     }
+    // A selection gets the seed's line (session, tools selected, duration).
+    let bearer = format!("Bearer {token}");
+    eventually(Duration::from_secs(60), "a selection", || async {
+        let body = json!({"context": "probe the local server", "k": 3}).to_string();
+        let (status, _, body) =
+            post(&gw.url("/v1/select"), body, &[("authorization", &bearer)]).await;
+        (status == 200 && body.contains("local__probe")).then_some(())
+    })
+    .await;
+    // logrotate: the file is moved away, SIGHUP reopens the configured path.
+    let log_path = gw.dir().join("ucp.log");
+    std::fs::rename(&log_path, gw.dir().join("ucp.log.1")).unwrap();
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &gw.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    eventually(Duration::from_secs(10), "the reopened log file", || async {
+        let _ = get_json(&gw.url("/health")).await;
+        std::fs::read_to_string(&log_path)
+            .ok()
+            .filter(|text| text.contains("log files reopened"))
+    })
+    .await;
     // A refused token is logged too (a failure line names the reason, not the token).
     let (status, _, _) = post(
         &gw.mcp_url(),
@@ -90,8 +115,17 @@ async fn no_canary_secret_reaches_any_log_line_at_trace_level() {
         .filter(|l| !l.starts_with("ucp: "))
         .map(str::to_string)
         .collect();
-    let file = std::fs::read_to_string(gw.dir().join("ucp.log")).unwrap();
-    let file_lines: Vec<String> = file.lines().map(str::to_string).collect();
+    let rotated = std::fs::read_to_string(gw.dir().join("ucp.log.1")).unwrap();
+    let file = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        file.lines().count() > 0,
+        "nothing was written after the reopen"
+    );
+    let file_lines: Vec<String> = rotated
+        .lines()
+        .chain(file.lines())
+        .map(str::to_string)
+        .collect();
     assert!(
         stderr_lines.len() > 50,
         "only {} lines at trace level",
@@ -144,12 +178,33 @@ async fn no_canary_secret_reaches_any_log_line_at_trace_level() {
     for level in ["TRACE", "DEBUG", "INFO", "WARN"] {
         assert!(levels.contains(level), "no {level} record: {levels:?}");
     }
-    // The seed's selection line is not part of this run (no search); the access lines are.
     assert!(
         stderr_lines
             .iter()
             .any(|l| l.contains("\"component\":\"router\"") && l.contains("request served")),
         "no access record"
+    );
+    let selection: Value = stderr_lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|r| {
+            r["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("Selected "))
+        })
+        .expect("the seed's selection line");
+    assert_eq!(selection["component"], "router", "{selection}");
+    let selected = selection["context"]["tools_selected"]
+        .as_array()
+        .expect("tools_selected array");
+    assert!(selected.iter().any(|t| t == "local__probe"), "{selection}");
+    assert!(
+        selection["context"]["selection_duration_ms"].is_number(),
+        "{selection}"
+    );
+    assert!(
+        selection["context"].get("session_id").is_some(),
+        "{selection}"
     );
     let _ = http_server.kill();
     let _ = http_server.wait();

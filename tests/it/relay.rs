@@ -282,6 +282,16 @@ async fn two_clients_at_once_over_http_each_see_only_their_own_messages() {
     assert!(sa.contains("answer from alice"), "{sa}");
     assert!(sb.contains("answer from bob"), "{sb}");
     assert_ne!(ta, tb);
+    // rmcp's client runs each notification's handler in a task of its own, so the last progress
+    // can be handled just after the call's result: give both a moment (the gateway sent them first).
+    for handler in [&a, &b] {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while handler.seen.lock().unwrap().progress.len() < 4
+            && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
     for (who, handler, token, prompt) in
         [("alice", &a, ta, "from alice"), ("bob", &b, tb, "from bob")]
     {

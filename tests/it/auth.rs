@@ -715,19 +715,9 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_clients_token_never_reaches_a_downstream() {
-    let port = free_port();
-    let mut server = std::process::Command::new(python_bin())
-        .arg(repo_file("tests/fixtures/named_tools_server.py"))
-        .arg("probe")
-        .env("NAMED_TOOLS_HTTP_PORT", port.to_string())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_port(port, std::time::Duration::from_secs(30));
+    let server = ServerProcess::named_tools_http("probe");
     let secret = "a-32-byte-secret-for-the-hs-test";
-    let downstream = http_server("named", &format!("http://127.0.0.1:{port}/mcp"))
+    let downstream = http_server("named", &server.mcp_url())
         + "    headers:\n      X-Configured: for-the-server\n";
     let gw = GatewayProcess::start(&http_config(
         &[downstream],
@@ -745,8 +735,6 @@ async fn the_clients_token_never_reaches_a_downstream() {
     );
     assert!(seen.get("authorization").is_none(), "{seen}");
     let _ = client.cancel().await;
-    let _ = server.kill();
-    let _ = server.wait();
 }
 
 #[tokio::test(flavor = "multi_thread")]

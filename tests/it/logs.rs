@@ -28,18 +28,8 @@ fn now() -> u64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_canary_secret_reaches_any_log_line_at_trace_level() {
-    let port = free_port();
-    let mut http_server = std::process::Command::new(python_bin())
-        .arg(repo_file("tests/fixtures/named_tools_server.py"))
-        .arg("remote")
-        .env("NAMED_TOOLS_HTTP_PORT", port.to_string())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_port(port, Duration::from_secs(30));
-    let remote = http_server_entry(port);
+    let remote_server = ServerProcess::named_tools_http("remote");
+    let remote = http_server_entry(&remote_server.mcp_url());
     let local = stdio_server(
         "local",
         &python_bin(),
@@ -206,12 +196,10 @@ async fn no_canary_secret_reaches_any_log_line_at_trace_level() {
         selection["context"].get("session_id").is_some(),
         "{selection}"
     );
-    let _ = http_server.kill();
-    let _ = http_server.wait();
 }
 
-fn http_server_entry(port: u16) -> String {
-    http_server("remote", &format!("http://127.0.0.1:{port}/mcp"))
+fn http_server_entry(url: &str) -> String {
+    http_server("remote", url)
         + &format!(
             "    headers:\n      X-Canary: {HEADER_VALUE:?}\n      Authorization: \"Bearer {BEARER_VALUE}\"\n"
         )

@@ -157,7 +157,7 @@ fn check_head(session: &ServerSession, limits: &ConnectionLimits) -> Head {
             limits.max_headers
         )));
     }
-    let size = head.uri.to_string().len()
+    let size = head.raw_path().len()
         + head
             .headers
             .iter()

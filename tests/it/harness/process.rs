@@ -202,6 +202,23 @@ impl ServerProcess {
         ServerProcess { child, port }
     }
 
+    /// `tests/fixtures/named_tools_server.py NAME` over Streamable HTTP on a free loopback port
+    /// (with its `headers` tool).
+    pub fn named_tools_http(name: &str) -> ServerProcess {
+        let port = free_port();
+        let child = Command::new(super::python_bin())
+            .arg(super::repo_file("tests/fixtures/named_tools_server.py"))
+            .arg(name)
+            .env("NAMED_TOOLS_HTTP_PORT", port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn named_tools_server.py");
+        wait_for_port(port, Duration::from_secs(30));
+        ServerProcess { child, port }
+    }
+
     pub fn mcp_url(&self) -> String {
         format!("http://127.0.0.1:{}/mcp", self.port)
     }

@@ -60,13 +60,32 @@ impl Ops {
             .try_read()
             .map(|s| s.len())
             .unwrap_or(0);
+        // The router can route when some server is connected (or none is configured); the
+        // session manager is degraded when it holds its maximum of sessions (new ones get 503).
+        let servers_up = self
+            .app
+            .pool
+            .servers()
+            .values()
+            .filter(|ds| ds.state() == LinkState::Connected)
+            .count();
+        let router = if servers_up == 0 && !self.app.pool.servers().is_empty() {
+            "degraded"
+        } else {
+            "healthy"
+        };
+        let session_manager = if active_sessions >= snap.config.session.max_sessions {
+            "degraded"
+        } else {
+            "healthy"
+        };
         let body = json!({
             "status": status,
             "version": env!("CARGO_PKG_VERSION"),
             "components": {
                 "tool_zoo": tool_zoo,
-                "router": "healthy",
-                "session_manager": "healthy",
+                "router": router,
+                "session_manager": session_manager,
                 "downstream_servers": servers,
             },
             "metrics": {

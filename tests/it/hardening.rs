@@ -211,6 +211,12 @@ async fn sessions_are_capped_per_identity_and_overall() {
     let (status, _, body) = open(b).await;
     assert_eq!(status, 503, "the fourth session overall: {body}");
     assert!(body.contains("session.max_sessions"), "{body}");
+    let (_, health) = get_json(&gw.url("/health")).await;
+    assert_eq!(
+        health["components"]["session_manager"], "degraded",
+        "{health}"
+    );
+    assert_eq!(health["metrics"]["active_sessions"], 3, "{health}");
     // Closing a session makes room again.
     let closed = reqwest::Client::new()
         .delete(gw.mcp_url())
@@ -226,6 +232,10 @@ async fn sessions_are_capped_per_identity_and_overall() {
         || async { (open(a).await.0 == 200).then_some(()) },
     )
     .await;
+    // With its one server connected, the router is healthy.
+    wait_connected(&gw.url(""), &["time"]).await;
+    let (_, health) = get_json(&gw.url("/health")).await;
+    assert_eq!(health["components"]["router"], "healthy", "{health}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -141,7 +141,6 @@ impl RequestMeter {
             return; // the gateway's own work: not a client request
         }
         let method = ex.method.as_str();
-        let failed = !matches!(ex.outcome, Outcome::Ok | Outcome::Pending);
         let (outcome, reason) = match &ex.outcome {
             Outcome::Ok | Outcome::Pending => ("ok", None),
             Outcome::Refused { stage, .. } => ("refused", Some(std::borrow::Cow::Borrowed(*stage))),
@@ -161,8 +160,8 @@ impl RequestMeter {
         self.requests
             .with_label_values(&[method, ex.transport.as_str(), outcome, identity])
             .inc();
-        if let Some(reason) = reason {
-            self.errors.with_label_values(&[method, &reason]).inc();
+        if let Some(reason) = &reason {
+            self.errors.with_label_values(&[method, reason]).inc();
         }
         self.duration
             .with_label_values(&[method])
@@ -172,7 +171,7 @@ impl RequestMeter {
             self.downstream_latency
                 .with_label_values(&[server])
                 .observe(took.as_secs_f64());
-            if failed {
+            if reason.is_some() {
                 self.downstream_errors.with_label_values(&[server]).inc();
             }
         }

@@ -120,11 +120,6 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
         }
     }
 
-    /// Open client connections (HTTP/1 connections and h2 streams being served).
-    pub fn open_connections(&self) -> usize {
-        self.slots.open()
-    }
-
     /// Host validation (DNS rebinding), on every route: the Host header (or the h2 authority),
     /// without its port, must be listed; an empty list checks nothing.
     fn host_allowed(&self, head: &pingora_http::RequestHeader) -> Result<(), ProxyError> {

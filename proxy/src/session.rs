@@ -79,8 +79,7 @@ impl SessionMeter {
         Ok(meter)
     }
 
-    /// A meter nobody scrapes (embedders and tests without a registry).
-    pub fn unregistered() -> prometheus::Result<SessionMeter> {
+    fn unregistered() -> prometheus::Result<SessionMeter> {
         Ok(SessionMeter {
             active: prometheus::IntGauge::new(
                 "ucp_session_active_total",

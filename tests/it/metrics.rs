@@ -150,19 +150,19 @@ async fn a_scrape_parses_as_prometheus_text_with_every_seed_name() {
     )
     .await;
 
-    for name in COUNTERS {
-        let typed = scrape
-            .samples
-            .iter()
-            .any(|s| s.metric == *name && matches!(s.value, Metric::Counter(_)));
-        assert!(typed, "{name} is not a counter in the scrape");
-    }
-    for name in GAUGES {
-        let typed = scrape
-            .samples
-            .iter()
-            .any(|s| s.metric == *name && matches!(s.value, Metric::Gauge(_)));
-        assert!(typed, "{name} is not a gauge in the scrape");
+    let is_counter: fn(&Metric) -> bool = |v| matches!(v, Metric::Counter(_));
+    let is_gauge: fn(&Metric) -> bool = |v| matches!(v, Metric::Gauge(_));
+    for (names, kind, is_kind) in [
+        (COUNTERS, "counter", is_counter),
+        (GAUGES, "gauge", is_gauge),
+    ] {
+        for name in names {
+            let typed = scrape
+                .samples
+                .iter()
+                .any(|s| s.metric == *name && is_kind(&s.value));
+            assert!(typed, "{name} is not a {kind} in the scrape");
+        }
     }
     for name in HISTOGRAMS {
         let buckets = scrape.samples.iter().any(|s| {

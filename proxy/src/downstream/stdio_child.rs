@@ -17,6 +17,7 @@ use rmcp::RoleClient;
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use rmcp::transport::async_rw::AsyncRwTransport;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout};
@@ -225,16 +226,9 @@ fn first_id(head: &[u8]) -> Option<Value> {
         let Some(value) = after.strip_prefix(':') else {
             continue;
         };
-        let value = value.trim_start();
-        let mut stream = serde_json::Deserializer::from_str(value).into_iter::<Value>();
-        if let Some(Ok(id @ (Value::Number(_) | Value::String(_)))) = stream.next() {
-            return Some(id);
-        }
-        // `"id":123,...`: the number ends at the next comma or brace.
-        if let Some(end) = value.find([',', '}'])
-            && let Ok(id @ (Value::Number(_) | Value::String(_))) =
-                serde_json::from_str::<Value>(value[..end].trim())
-        {
+        // One value, whatever follows it (`12, "result": ...`).
+        let mut value = serde_json::Deserializer::from_str(value);
+        if let Ok(id @ (Value::Number(_) | Value::String(_))) = Value::deserialize(&mut value) {
             return Some(id);
         }
     }

@@ -64,10 +64,6 @@ impl ConnectionSlots {
             peer,
         })
     }
-
-    pub(super) fn open(&self) -> usize {
-        self.total.load(Ordering::Acquire)
-    }
 }
 
 impl Drop for Slot {

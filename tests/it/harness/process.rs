@@ -190,14 +190,19 @@ impl ServerProcess {
 
     /// `mcp-server-everything streamableHttp` on `port`.
     pub fn everything_http_on(port: u16) -> ServerProcess {
-        let child = Command::new(super::everything_bin())
-            .arg("streamableHttp")
-            .env("PORT", port.to_string())
+        let mut command = Command::new(super::everything_bin());
+        command.arg("streamableHttp").env("PORT", port.to_string());
+        Self::serving(command, port)
+    }
+
+    /// Starts `command` (quiet) and waits until it listens on `port`.
+    fn serving(mut command: Command, port: u16) -> ServerProcess {
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("spawn server-everything");
+            .expect("spawn a test server");
         wait_for_port(port, Duration::from_secs(30));
         ServerProcess { child, port }
     }
@@ -206,17 +211,12 @@ impl ServerProcess {
     /// (with its `headers` tool).
     pub fn named_tools_http(name: &str) -> ServerProcess {
         let port = free_port();
-        let child = Command::new(super::python_bin())
+        let mut command = Command::new(super::python_bin());
+        command
             .arg(super::repo_file("tests/fixtures/named_tools_server.py"))
             .arg(name)
-            .env("NAMED_TOOLS_HTTP_PORT", port.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn named_tools_server.py");
-        wait_for_port(port, Duration::from_secs(30));
-        ServerProcess { child, port }
+            .env("NAMED_TOOLS_HTTP_PORT", port.to_string());
+        Self::serving(command, port)
     }
 
     pub fn mcp_url(&self) -> String {

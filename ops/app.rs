@@ -1,17 +1,18 @@
 //! The running gateway's long-lived parts, wired in one place: the downstream pool, the stages'
 //! shared state, and the one snapshot-writer task that receives every change (a catalog change,
-//! an index built; a reloaded config later) and is the only holder of the `SnapshotWriter`.
+//! an index built, a reloaded config) and is the only holder of the `SnapshotWriter`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use ucp_config::Config;
 use ucp_filters::FilterStage;
 use ucp_index::{Store, ToolIndex};
 use ucp_proxy::{
-    Backoff, Catalog, DownstreamPool, GatewayShared, ListsChanged, Naming, Snapshot, SnapshotWriter,
+    Backoff, Catalog, DownstreamPool, GatewayShared, ListsChanged, Naming, Pipeline, Snapshot,
+    SnapshotWriter,
 };
 
 pub struct App {
@@ -20,6 +21,7 @@ pub struct App {
     pub filters: Arc<ucp_filters::Shared>,
     pub indexing: Arc<IndexProgress>,
     pub started: Instant,
+    changes: mpsc::Sender<Change>,
 }
 
 /// How far the index build in progress is, for `/health`.
@@ -35,6 +37,12 @@ enum Change {
     Catalog,
     /// An index build finished.
     IndexBuilt(Result<Box<ToolIndex>, String>),
+    /// A reloaded config and the pipeline built from it; `done` once they are published.
+    Config {
+        config: Arc<Config>,
+        pipeline: Arc<Pipeline<FilterStage>>,
+        done: oneshot::Sender<()>,
+    },
 }
 
 impl App {
@@ -66,7 +74,7 @@ impl App {
             pool: pool.clone(),
             filters: filters.clone(),
             indexing: indexing.clone(),
-            changes_tx,
+            changes_tx: changes_tx.clone(),
         };
         tokio::spawn(task.run(changes));
         Ok(App {
@@ -75,7 +83,26 @@ impl App {
             filters,
             indexing,
             started: Instant::now(),
+            changes: changes_tx,
         })
+    }
+
+    /// Publishes a reloaded `config` with its `pipeline` (the catalog follows its naming, the
+    /// index its tags); returns once requests see them.
+    pub async fn reconfigure(
+        &self,
+        config: Arc<Config>,
+        pipeline: Arc<Pipeline<FilterStage>>,
+    ) -> Result<(), String> {
+        let (done, published) = oneshot::channel();
+        let change = Change::Config {
+            config,
+            pipeline,
+            done,
+        };
+        let gone = "the snapshot writer has stopped";
+        self.changes.send(change).await.map_err(|_| gone)?;
+        published.await.map_err(|_| gone.to_string())
     }
 }
 
@@ -108,6 +135,14 @@ impl SnapshotTask {
         while let Some(change) = changes.recv().await {
             match change {
                 Change::Catalog => wanted |= self.swap_catalog(),
+                Change::Config {
+                    config,
+                    pipeline,
+                    done,
+                } => {
+                    wanted |= self.reconfigure(config, pipeline);
+                    let _ = done.send(());
+                }
                 Change::IndexBuilt(built) => {
                     building = false;
                     self.publish_index(built);
@@ -121,6 +156,20 @@ impl SnapshotTask {
                 self.build_index();
             }
         }
+    }
+
+    /// Swaps in a reloaded config and its pipeline, then the catalog as its naming builds it. True
+    /// when the index must be rebuilt (the tools or their servers' tags changed).
+    fn reconfigure(&mut self, config: Arc<Config>, pipeline: Arc<Pipeline<FilterStage>>) -> bool {
+        let old = self.writer.current();
+        let retag = ucp_filters::server_tags(&old.config) != ucp_filters::server_tags(&config);
+        self.writer.publish(|next| {
+            next.config = config;
+            next.pipeline = pipeline;
+            // The index records the tools generation it was built from: a new one makes it stale.
+            next.tools_generation += u64::from(retag);
+        });
+        self.swap_catalog() || retag
     }
 
     /// Rebuilds the catalog from the pool, swaps it in (routing never waits for an index) and

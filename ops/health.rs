@@ -136,6 +136,8 @@ impl OpsEndpoints for Ops {
         let snap = self.app.gateway.snapshot.load();
         let m = &self.metrics;
         m.tools.set(snap.catalog.tool_count() as i64);
+        // Servers a reload removed leave the gauge (their counters stay, as counters do).
+        m.up.reset();
         for ds in self.app.pool.servers().values() {
             let up = i64::from(ds.state() == LinkState::Connected);
             m.up.with_label_values(&[&*ds.name]).set(up);
@@ -179,9 +181,13 @@ pub struct Metrics {
     restarts: prometheus::IntCounterVec,
     zoo_cache_hits: prometheus::IntCounter,
     zoo_cache_misses: prometheus::IntCounter,
-    /// SIGHUP re-reads that took effect, and those that failed (the old state kept serving).
+    /// Reloads that took effect, and those that failed (the old configuration kept serving).
     pub reloads: prometheus::IntCounter,
     pub reload_failures: prometheus::IntCounter,
+    /// 1 when the latest reload took effect (or none was tried), 0 after a failed one.
+    pub last_reload_ok: prometheus::IntGauge,
+    /// Unix time of the latest reload that took effect (0: none yet).
+    pub last_reload_at: prometheus::IntGauge,
 }
 
 impl Metrics {
@@ -220,11 +226,25 @@ impl Metrics {
         )?;
         let reloads = counter(
             "ucp_config_reloads_total",
-            "SIGHUP re-reads that took effect",
+            "Configuration reloads (SIGHUP) that took effect",
         )?;
         let reload_failures = counter(
             "ucp_config_reload_failures_total",
-            "SIGHUP re-reads that failed; the previous state kept serving",
+            "Configuration reloads (SIGHUP) that failed; the previous configuration kept serving",
+        )?;
+        let gauge = |name: &str, help: &str| -> prometheus::Result<prometheus::IntGauge> {
+            let g = prometheus::IntGauge::new(name, help)?;
+            registry.register(Box::new(g.clone()))?;
+            Ok(g)
+        };
+        let last_reload_ok = gauge(
+            "ucp_config_last_reload_successful",
+            "1 when the latest configuration reload took effect, 0 after a failed one",
+        )?;
+        last_reload_ok.set(1);
+        let last_reload_at = gauge(
+            "ucp_config_last_reload_success_timestamp_seconds",
+            "Unix time of the latest configuration reload that took effect",
         )?;
         registry.register(Box::new(tools.clone()))?;
         registry.register(Box::new(up.clone()))?;
@@ -241,6 +261,8 @@ impl Metrics {
             zoo_cache_misses,
             reloads,
             reload_failures,
+            last_reload_ok,
+            last_reload_at,
         })
     }
 }

@@ -6,6 +6,7 @@ mod health;
 mod index_cli;
 mod load;
 mod progress;
+mod reload;
 mod serve;
 mod telemetry;
 
@@ -48,6 +49,16 @@ enum Command {
     CheckConfig {
         #[arg(short, long)]
         config: PathBuf,
+    },
+    /// Check a config file, then have the running gateway reload it (systemd's `ExecReload`).
+    /// The same as `kill -HUP PID` after `ucp check-config`, but nothing is signalled when the
+    /// file is invalid.
+    Reload {
+        #[arg(short, long)]
+        config: PathBuf,
+        /// The gateway's process id (under systemd: `$MAINPID`).
+        #[arg(long)]
+        pid: i32,
     },
     /// Connect to the configured servers, embed their tools and persist the embeddings.
     Index {
@@ -100,6 +111,7 @@ fn main() -> ExitCode {
         Command::Serve { config, stdio } => serve::main(config.as_deref(), stdio),
         Command::InitConfig { output, force } => load::init_config(&output, force),
         Command::CheckConfig { config } => load::check_config(&config),
+        Command::Reload { config, pid } => reload::signal(&config, pid),
         Command::HashApiKey => hash_api_key(),
         Command::Index { config } => index_cli::index(config.as_deref()),
         Command::Search { query, config, k } => index_cli::search(config.as_deref(), &query, k),

@@ -1,23 +1,23 @@
 //! `ucp serve`: load the config, start the gateway, serve stdio or HTTP (with TLS when configured),
-//! re-read what SIGHUP re-reads, stop gracefully.
+//! reload on SIGHUP (`reload`), stop gracefully.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
-use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::signal::unix::{SignalKind, signal};
 use ucp_config::{Config, ServerTransport, SslConfig};
-use ucp_proxy::http::tls::{self, CertStore, CertifiedKey, TlsSettings};
+use ucp_proxy::http::tls::{self, CertifiedKey, TlsSettings};
 use ucp_proxy::http::{self, HttpFront, HttpSettings, LocalSessionManager};
 use ucp_proxy::{Gateway, Transport};
 
 use crate::app::App;
 use crate::health::{Metrics, Ops};
 use crate::load;
-use crate::telemetry::LogFiles;
+use crate::reload::{Reloader, TlsFiles};
+use crate::telemetry::Logging;
 
 /// How long a stdio client waits at most for downstream servers before the first `initialize`.
 const STDIO_SETTLE: Duration = Duration::from_secs(20);
@@ -34,8 +34,8 @@ pub fn main(config_path: Option<&Path>, stdio: bool) -> ExitCode {
     };
     let config = loaded.config;
     let stdio = stdio || config.server.transport == ServerTransport::Stdio && config_path.is_some();
-    let log_files = match crate::telemetry::init(&config, stdio) {
-        Ok(files) => files,
+    let logging = match crate::telemetry::init(&config, stdio) {
+        Ok(logging) => logging,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
@@ -62,13 +62,26 @@ pub fn main(config_path: Option<&Path>, stdio: bool) -> ExitCode {
     };
     tracing::info!(config = %source, servers = config.downstream_servers.len(), "starting");
     let built_in = matches!(source, load::Source::BuiltIn);
-    exit_code(block_on(run(
-        Arc::new(config),
+    let start = Start {
+        config: Arc::new(config),
+        path: config_path.map(Path::to_path_buf),
         stdio,
         built_in,
         tls,
-        log_files,
-    )))
+        logging,
+    };
+    exit_code(block_on(run(start)))
+}
+
+/// What `serve` starts from.
+struct Start {
+    config: Arc<Config>,
+    /// The config file (`None`: the built-in default), re-read by SIGHUP.
+    path: Option<std::path::PathBuf>,
+    stdio: bool,
+    built_in: bool,
+    tls: Option<Tls>,
+    logging: Logging,
 }
 
 /// Runs `work` on a fresh multi-thread runtime, then gives its tasks 2 s to finish.
@@ -95,29 +108,33 @@ pub fn exit_code(result: Result<(), String>) -> ExitCode {
     }
 }
 
-async fn run(
-    config: Arc<Config>,
-    stdio: bool,
-    built_in: bool,
-    tls: Option<Tls>,
-    log_files: LogFiles,
-) -> Result<(), String> {
+async fn run(start: Start) -> Result<(), String> {
+    let Start {
+        config,
+        path,
+        stdio,
+        built_in,
+        tls,
+        logging,
+    } = start;
     let (files, tls_settings) = tls.map(|t| (t.files, t.settings)).unzip();
     // First, before the model loads: a SIGHUP during start-up must not end the process either.
-    // Until the loop below runs, a SIGHUP waits in the stream.
+    // Until the reloader runs, a SIGHUP waits in the stream.
     let hup = signal(SignalKind::hangup()).map_err(|e| format!("SIGHUP handler: {e}"))?;
     let app = Arc::new(App::start(config.clone())?);
     let metrics =
         Arc::new(Metrics::new(app.filters.registry.clone()).map_err(|e| format!("metrics: {e}"))?);
-    tokio::spawn(sighup_loop(
-        hup,
-        Reload {
-            tls: files,
-            log_files,
-            metrics: metrics.clone(),
-        },
-    ));
+    let reloader = Reloader::new(
+        path,
+        stdio,
+        config.clone(),
+        app.clone(),
+        files,
+        logging,
+        metrics.clone(),
+    );
     let result = if stdio {
+        tokio::spawn(Arc::new(reloader).run(hup));
         app.pool.settle(STDIO_SETTLE).await;
         let gateway = Gateway::new(app.gateway.clone(), Transport::Stdio);
         ucp_proxy::stdio::serve(
@@ -129,7 +146,15 @@ async fn run(
         .await
         .map_err(|e| format!("stdio: {e}"))
     } else {
-        serve_http(&config, app.clone(), metrics, built_in, tls_settings).await
+        let http = HttpStart {
+            app: app.clone(),
+            metrics,
+            built_in,
+            tls: tls_settings,
+            reloader,
+            hup,
+        };
+        serve_http(&config, http).await
     };
     app.pool.shutdown();
     // Give stdio children a moment to be killed before the runtime goes away.
@@ -137,13 +162,26 @@ async fn run(
     result
 }
 
-async fn serve_http(
-    config: &Config,
+/// What the HTTP front starts with besides the config.
+struct HttpStart {
     app: Arc<App>,
     metrics: Arc<Metrics>,
     built_in: bool,
     tls: Option<TlsSettings>,
-) -> Result<(), String> {
+    /// Started once the fronts it updates exist.
+    reloader: Reloader,
+    hup: tokio::signal::unix::Signal,
+}
+
+async fn serve_http(config: &Config, start: HttpStart) -> Result<(), String> {
+    let HttpStart {
+        app,
+        metrics,
+        built_in,
+        tls,
+        reloader,
+        hup,
+    } = start;
     let server = &config.server;
     let mut listener = http::bind(&server.host, server.port).map_err(|e| {
         format!(
@@ -171,28 +209,8 @@ async fn serve_http(
              (a proxy in front must own the public names)"
         );
     }
-    let settings = HttpSettings {
-        max_body_bytes: server.max_body_bytes,
-        allowed_origins: server.allowed_origins.clone(),
-        // A loopback bind answers loopback Host names and the listed ones (DNS rebinding); a
-        // public bind the listed ones, or (none listed) leaves the names to a proxy in front.
-        allowed_hosts: if loopback {
-            ["localhost", "127.0.0.1", "::1"]
-                .into_iter()
-                .map(String::from)
-                .chain(server.allowed_hosts.iter().cloned())
-                .collect()
-        } else {
-            server.allowed_hosts.clone()
-        },
-        metrics_path: (server.metrics.enabled && server.metrics.port.is_none())
-            .then(|| server.metrics.path.clone()),
-        ops_only: false,
-        admit_ops_endpoints: server.admit_ops_endpoints,
-        max_sessions: config.session.max_sessions,
-        max_sessions_per_identity: config.session.max_sessions_per_identity,
-        limits: server.limits.clone(),
-    };
+    let settings = http_settings(config, loopback);
+    let reloader = reloader.with_public_bind(!loopback);
     let mut sessions = LocalSessionManager::default();
     sessions.session_config.keep_alive = Some(config.session.idle_timeout);
     let sessions = Arc::new(sessions);
@@ -214,17 +232,13 @@ async fn serve_http(
                     server.host
                 )
             })?;
-            let ops_settings = HttpSettings {
-                metrics_path: Some(server.metrics.path.clone()),
-                ops_only: true,
-                ..settings.clone()
-            };
             let ops_front = HttpFront::new(
                 Gateway::new(app.gateway.clone(), Transport::Http),
                 sessions.clone(),
                 Arc::new(ops.clone()),
-                ops_settings,
+                ops_settings(config, loopback),
             );
+            reloader.add_front(ops_front.control(), move |c| ops_settings(c, loopback));
             let addr = ops_listener.local_addr;
             eprintln!("ucp: metrics on http://{addr}{}", server.metrics.path);
             Some(tokio::spawn(ops_listener.serve(ops_front, stop_rx.clone())))
@@ -237,6 +251,8 @@ async fn serve_http(
         Arc::new(ops),
         settings,
     );
+    reloader.add_front(front.control(), move |c| http_settings(c, loopback));
+    tokio::spawn(Arc::new(reloader).run(hup));
     let mut serving = tokio::spawn(listener.serve(front, stop_rx));
     // The one line a person (or a test) needs: where to point a client.
     eprintln!("ucp: listening on {scheme}://{addr}/mcp (health: {scheme}://{addr}/health)");
@@ -263,46 +279,40 @@ async fn serve_http(
     Ok(())
 }
 
-/// What a SIGHUP re-reads. Today the TLS certificate and key; the configuration reload (a later
-/// issue) adds its part to [`on_sighup`].
-struct Reload {
-    tls: Option<TlsFiles>,
-    /// `server.log_output` files, reopened for logrotate.
-    log_files: LogFiles,
-    metrics: Arc<Metrics>,
-}
-
-/// SIGHUP's default action ends the process, and logrotate's `postrotate` sends it: here every
-/// SIGHUP runs [`on_sighup`] and the gateway keeps serving, whatever the re-read finds.
-async fn sighup_loop(mut hup: Signal, reload: Reload) {
-    while hup.recv().await.is_some() {
-        on_sighup(&reload).await;
+/// The main front's settings for `config` on a `loopback` (or public) listener.
+fn http_settings(config: &Config, loopback: bool) -> HttpSettings {
+    let server = &config.server;
+    HttpSettings {
+        max_body_bytes: server.max_body_bytes,
+        allowed_origins: server.allowed_origins.clone(),
+        // A loopback bind answers loopback Host names and the listed ones (DNS rebinding); a
+        // public bind the listed ones, or (none listed) leaves the names to a proxy in front.
+        allowed_hosts: if loopback {
+            ["localhost", "127.0.0.1", "::1"]
+                .into_iter()
+                .map(String::from)
+                .chain(server.allowed_hosts.iter().cloned())
+                .collect()
+        } else {
+            server.allowed_hosts.clone()
+        },
+        metrics_path: (server.metrics.enabled && server.metrics.port.is_none())
+            .then(|| server.metrics.path.clone()),
+        ops_only: false,
+        admit_ops_endpoints: server.admit_ops_endpoints,
+        max_sessions: config.session.max_sessions,
+        max_sessions_per_identity: config.session.max_sessions_per_identity,
+        limits: server.limits.clone(),
     }
 }
 
-async fn on_sighup(reload: &Reload) {
-    let mut reloaded = match &reload.tls {
-        Some(tls) => tls.reload().await,
-        None => true,
-    };
-    match reload.log_files.reopen() {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(files = n, "SIGHUP: log files reopened"),
-        Err(error) => {
-            reloaded = false;
-            tracing::error!(%error, "SIGHUP: a log file could not be reopened; writing to the old one");
-        }
+/// The metrics listener's settings (`server.metrics.port`): `/metrics` and `/health` only.
+fn ops_settings(config: &Config, loopback: bool) -> HttpSettings {
+    HttpSettings {
+        metrics_path: Some(config.server.metrics.path.clone()),
+        ops_only: true,
+        ..http_settings(config, loopback)
     }
-    if reloaded {
-        reload.metrics.reloads.inc();
-    } else {
-        reload.metrics.reload_failures.inc();
-    }
-    tracing::warn!(
-        "SIGHUP received: reloading the configuration is not implemented in this build yet \
-         (the TLS certificate and key are re-read, log files reopened); still serving the \
-         configuration loaded at start"
-    );
 }
 
 /// TLS for the listener: its settings, and the files its pair comes from.
@@ -333,52 +343,9 @@ impl Tls {
             not_after = %pair.not_after(),
             "TLS certificate loaded"
         );
-        let files = TlsFiles {
-            cert: cert.clone(),
-            key: key.clone(),
-            store: Arc::new(ArcSwap::from_pointee(pair)),
-        };
+        let files = TlsFiles::new(cert.clone(), key.clone(), pair);
         let settings = tls::settings(ssl, files.store.clone()).map_err(|e| e.to_string())?;
         Ok(Some(Tls { files, settings }))
-    }
-}
-
-/// The pair the listener presents, and the files it came from (re-read on SIGHUP).
-struct TlsFiles {
-    cert: PathBuf,
-    key: PathBuf,
-    store: CertStore,
-}
-
-impl TlsFiles {
-    /// Re-reads both files. New handshakes present a pair that loads; one that does not (a missing
-    /// file, a key of another certificate) leaves the served pair in place and says why (false).
-    async fn reload(&self) -> bool {
-        let (cert, key) = (self.cert.clone(), self.key.clone());
-        let loaded =
-            match tokio::task::spawn_blocking(move || CertifiedKey::load(&cert, &key)).await {
-                Ok(result) => result.map_err(|e| e.to_string()),
-                Err(e) => Err(format!("the reload task failed: {e}")),
-            };
-        match loaded {
-            Ok(pair) => {
-                tracing::info!(
-                    cert = %self.cert.display(),
-                    fingerprint = %pair.fingerprint(),
-                    not_after = %pair.not_after(),
-                    "SIGHUP: TLS certificate reloaded; new handshakes present it"
-                );
-                self.store.store(Arc::new(pair));
-                true
-            }
-            Err(error) => {
-                tracing::error!(
-                    %error,
-                    "SIGHUP: TLS certificate not reloaded; still presenting the previous one"
-                );
-                false
-            }
-        }
     }
 }
 

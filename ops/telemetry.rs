@@ -9,14 +9,18 @@
 
 mod record;
 
+use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
-use tracing_subscriber::EnvFilter;
+use arc_swap::ArcSwapOption;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::writer::{BoxMakeWriter, MakeWriterExt};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Registry, reload};
 use ucp_config::{Config, DownstreamTransport, LogFormat, LogLevel, LogOutput};
 use ucp_filters::Redactor;
 
@@ -34,24 +38,63 @@ impl LogFiles {
     }
 }
 
-pub fn init(config: &Config, stdio: bool) -> Result<LogFiles, String> {
-    let server = &config.server;
-    let level = match server.log_level {
+/// The logging a reload can change: the files (reopened), the level, the redacted values.
+pub struct Logging {
+    pub files: LogFiles,
+    level: reload::Handle<EnvFilter, Registry>,
+    /// RUST_LOG was set: it keeps deciding the level.
+    level_from_env: bool,
+    redactor: Arc<ArcSwapOption<Redactor>>,
+    /// Every literal secret any config loaded so far held: a value a reload removed may still be
+    /// in flight (a stopping server's output), so it stays redacted.
+    secrets: parking_lot::Mutex<BTreeSet<String>>,
+}
+
+impl Logging {
+    /// Applies `config`'s `log_level` (unless RUST_LOG decides) and `sanitize_logs`, and redacts
+    /// its secret values from now on.
+    pub fn reconfigure(&self, config: &Config) -> Result<(), String> {
+        if !self.level_from_env {
+            self.level
+                .reload(EnvFilter::new(directives(config.server.log_level)))
+                .map_err(|e| format!("server.log_level: {e}"))?;
+        }
+        let mut secrets = self.secrets.lock();
+        secrets.extend(secret_values(config));
+        self.redactor.store(
+            config
+                .server
+                .sanitize_logs
+                .then(|| Arc::new(Redactor::new(secrets.iter()))),
+        );
+        Ok(())
+    }
+}
+
+/// The filter for `level`. Below debug, rmcp only speaks up for warnings: at info it logs each
+/// peer's whole `initialize` exchange, kilobytes per line.
+fn directives(level: LogLevel) -> String {
+    let name = match level {
         LogLevel::Trace => "trace",
         LogLevel::Debug => "debug",
         LogLevel::Info => "info",
         LogLevel::Warning => "warn",
         LogLevel::Error => "error",
     };
-    // RUST_LOG, when set, wins (for debugging one module). Below debug, rmcp only speaks up for
-    // warnings: at info it logs each peer's whole `initialize` exchange, kilobytes per line.
-    let quiet_rmcp = server.log_level == LogLevel::Info;
-    let directives = if quiet_rmcp {
-        format!("{level},rmcp=warn")
+    if level == LogLevel::Info {
+        format!("{name},rmcp=warn")
     } else {
-        level.to_string()
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(directives));
+        name.to_string()
+    }
+}
+
+pub fn init(config: &Config, stdio: bool) -> Result<Logging, String> {
+    let server = &config.server;
+    // RUST_LOG, when set, wins (for debugging one module).
+    let from_env = EnvFilter::try_from_default_env().ok();
+    let level_from_env = from_env.is_some();
+    let filter = from_env.unwrap_or_else(|| EnvFilter::new(directives(server.log_level)));
+    let (filter, level) = reload::Layer::new(filter);
     let mut writer: Option<BoxMakeWriter> = None;
     let mut files = LogFiles::default();
     for output in &server.log_output {
@@ -71,30 +114,42 @@ pub fn init(config: &Config, stdio: bool) -> Result<LogFiles, String> {
         });
     }
     let writer = writer.unwrap_or_else(|| BoxMakeWriter::new(std::io::stderr));
-    let redactor = server
-        .sanitize_logs
-        .then(|| Arc::new(Redactor::new(secret_values(config))));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let secrets: BTreeSet<String> = secret_values(config).into_iter().collect();
+    let redactor = Arc::new(ArcSwapOption::new(
+        server
+            .sanitize_logs
+            .then(|| Arc::new(Redactor::new(secrets.iter()))),
+    ));
+    let sanitizing = |escape| Sanitizing {
+        inner: writer,
+        redactor: redactor.clone(),
+        escape,
+    };
+    let registry = tracing_subscriber::registry().with(filter);
     let result = match server.log_format {
-        LogFormat::Json => builder
-            .event_format(record::SeedJson)
-            .with_writer(Sanitizing {
-                inner: writer,
-                redactor,
-                escape: false,
-            })
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .event_format(record::SeedJson)
+                    .with_writer(sanitizing(false)),
+            )
             .try_init(),
-        LogFormat::Text => builder
-            .with_ansi(false)
-            .with_writer(Sanitizing {
-                inner: writer,
-                redactor,
-                escape: true,
-            })
+        LogFormat::Text => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(sanitizing(true)),
+            )
             .try_init(),
     };
     result.map_err(|e| format!("cannot initialise logging: {e}"))?;
-    Ok(files)
+    Ok(Logging {
+        files,
+        level,
+        level_from_env,
+        redactor,
+        secrets: parking_lot::Mutex::new(secrets),
+    })
 }
 
 /// The config's secret values that have no recognisable shape: downstream `env` and `headers`
@@ -182,37 +237,38 @@ impl Write for FileWriter {
 /// The writer factory every record passes: redaction (when on), then escaping (text records).
 struct Sanitizing<W> {
     inner: W,
-    redactor: Option<Arc<Redactor>>,
+    /// Swapped by a reload (new secret values, `sanitize_logs` turned on or off).
+    redactor: Arc<ArcSwapOption<Redactor>>,
     escape: bool,
 }
 
 impl<'a, W: MakeWriter<'a>> MakeWriter<'a> for Sanitizing<W> {
-    type Writer = SanitizingWriter<'a, W::Writer>;
+    type Writer = SanitizingWriter<W::Writer>;
 
     fn make_writer(&'a self) -> Self::Writer {
         SanitizingWriter {
             inner: self.inner.make_writer(),
-            redactor: self.redactor.as_deref(),
+            redactor: self.redactor.load_full(),
             escape: self.escape,
         }
     }
 }
 
 /// The fmt layer writes one whole record (ending in `\n`) per `write_all`.
-struct SanitizingWriter<'a, W> {
+struct SanitizingWriter<W> {
     inner: W,
-    redactor: Option<&'a Redactor>,
+    redactor: Option<Arc<Redactor>>,
     escape: bool,
 }
 
-impl<W: Write> Write for SanitizingWriter<'_, W> {
+impl<W: Write> Write for SanitizingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if self.redactor.is_none() && !self.escape {
             self.inner.write_all(buf)?;
             return Ok(buf.len());
         }
         let text = String::from_utf8_lossy(buf);
-        let redacted = match self.redactor {
+        let redacted = match &self.redactor {
             Some(redactor) => redactor.redact(&text),
             None => std::borrow::Cow::Borrowed(&*text),
         };

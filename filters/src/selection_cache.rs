@@ -1,4 +1,4 @@
-//! The selection cache: long-lived (it survives reloads), bounded by entries and bytes, keyed by
+//! The selection cache: long-lived (a reload empties it and may resize it), bounded by entries and bytes, keyed by
 //! everything that changes a result; and the stage that answers from it and fills it.
 
 use std::sync::Arc;
@@ -101,6 +101,14 @@ impl SelectionCache {
         self.entries
             .lock()
             .put(key, (Instant::now(), selection), size);
+    }
+
+    /// A reload: new bounds, and no selection computed under the old settings (pinned tools,
+    /// exposure and policy are not all in the key).
+    pub fn reset(&self, max_entries: usize, max_bytes: usize) {
+        let mut entries = self.entries.lock();
+        entries.clear();
+        entries.resize(max_entries, max_bytes);
     }
 
     /// `(entries, bytes)` held now.

@@ -46,6 +46,22 @@ impl<K: Hash + Eq, V> BoundedLru<K, V> {
         }
         self.entries.put(key, (value, size));
         self.bytes += size;
+        self.evict();
+    }
+
+    /// New limits (a reload): evicts the least recently used entries beyond them.
+    pub fn resize(&mut self, max_entries: usize, max_bytes: usize) {
+        self.max_entries = max_entries;
+        self.max_bytes = max_bytes;
+        self.evict();
+    }
+
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.bytes = 0;
+    }
+
+    fn evict(&mut self) {
         while self.entries.len() > self.max_entries || self.bytes > self.max_bytes {
             match self.entries.pop_lru() {
                 Some((_, (_, size))) => self.bytes -= size,

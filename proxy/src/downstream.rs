@@ -7,7 +7,8 @@
 //! doubles up to a cap; calls in flight when it dies fail at once with a JSON-RPC error.
 //!
 //! The set of servers can change while the gateway runs (`reconcile`): added servers start,
-//! removed ones stop, changed ones restart; the others are not touched.
+//! removed ones stop once their calls in flight are answered, a changed one is replaced by a new
+//! connection that takes over once it is up; the others are not touched.
 
 #![allow(
     deprecated,
@@ -21,11 +22,12 @@ mod connect;
 mod link;
 mod listeners;
 mod ordered;
+mod reconcile;
 mod stderr;
 mod stdio_child;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -46,6 +48,7 @@ use crate::relay::{ClientCall, Subscriber};
 use crate::session::SessionState;
 pub use breaker::Circuit;
 pub use link::{Forward, Link};
+pub use reconcile::Reconciled;
 
 /// How a downstream server is doing, as `/health` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +104,8 @@ pub struct Downstream {
     resync: Notify,
     /// Connections made so far (1 after the first success); restarts = connects - 1.
     connects: AtomicU64,
+    /// Client requests in flight to this server (a replaced or removed server drains them).
+    active: AtomicUsize,
     /// Stops this server's supervisor (a child of the pool's shutdown).
     stop: CancellationToken,
     listeners: listeners::Listeners,
@@ -123,6 +128,7 @@ impl Downstream {
             listing: ArcSwap::from_pointee(ServerListing::default()),
             resync: Notify::new(),
             connects: AtomicU64::new(0),
+            active: AtomicUsize::new(0),
             stop,
             listeners: Default::default(),
         }
@@ -162,23 +168,16 @@ impl Downstream {
 
 type Servers = BTreeMap<Arc<str>, Arc<Downstream>>;
 
-/// What `reconcile` did, by server name.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Reconciled {
-    pub added: Vec<String>,
-    pub removed: Vec<String>,
-    pub restarted: Vec<String>,
-    pub unchanged: Vec<String>,
-}
-
 /// Every configured downstream server, and a watch that ticks whenever any listing changes.
 pub struct DownstreamPool {
     servers: ArcSwap<Servers>,
     changed_tx: watch::Sender<u64>,
     shutdown: CancellationToken,
     backoff: Backoff,
-    /// Serialises `reconcile` calls (the server map is read lock-free).
+    /// Serialises `reconcile` calls and replacements (the server map is read lock-free).
     reconciling: parking_lot::Mutex<()>,
+    /// Replacements of changed servers, connecting beside the servers they replace.
+    pending: parking_lot::Mutex<Servers>,
 }
 
 impl DownstreamPool {
@@ -191,55 +190,10 @@ impl DownstreamPool {
             shutdown: CancellationToken::new(),
             backoff,
             reconciling: parking_lot::Mutex::new(()),
+            pending: parking_lot::Mutex::new(BTreeMap::new()),
         });
         pool.reconcile(configs);
         pool
-    }
-
-    /// Makes the running set match `configs`: starts added servers, stops removed ones, restarts
-    /// those whose config changed, and leaves the rest (and their connections) alone.
-    pub fn reconcile(self: &Arc<Self>, configs: &[DownstreamConfig]) -> Reconciled {
-        let _one_at_a_time = self.reconciling.lock();
-        let old = self.servers.load_full();
-        let mut next = Servers::new();
-        let mut done = Reconciled::default();
-        let mut started = Vec::new();
-        for config in configs {
-            let name: Arc<str> = Arc::from(config.name.as_str());
-            match old.get(&name) {
-                Some(ds) if ds.config == *config => {
-                    done.unchanged.push(config.name.clone());
-                    next.insert(name, ds.clone());
-                    continue;
-                }
-                Some(ds) => {
-                    ds.stop.cancel();
-                    done.restarted.push(config.name.clone());
-                }
-                None => done.added.push(config.name.clone()),
-            }
-            let ds = Arc::new(Downstream::new(config.clone(), self.shutdown.child_token()));
-            started.push(ds.clone());
-            next.insert(name, ds);
-        }
-        for (name, ds) in old.iter() {
-            if !next.contains_key(name) {
-                ds.stop.cancel();
-                done.removed.push(name.to_string());
-            }
-        }
-        self.servers.store(Arc::new(next));
-        for ds in started {
-            if ds.config.enabled {
-                tokio::spawn(supervise(self.clone(), ds, self.backoff));
-            }
-        }
-        if !(done.added.is_empty() && done.removed.is_empty() && done.restarted.is_empty()) {
-            tracing::info!(added = ?done.added, removed = ?done.removed, restarted = ?done.restarted,
-                "downstream servers reconciled");
-            self.announce_change();
-        }
-        done
     }
 
     /// A receiver that sees a new value whenever any server's listing or connection changes.
@@ -436,6 +390,7 @@ impl DownstreamPool {
         idempotent: bool,
     ) -> Result<ServerResult, ProxyError> {
         let ds = self.server(server)?;
+        let _active = Active::enter(&ds);
         ds.breaker.admit().map_err(|left| ProxyError::CircuitOpen {
             server: server.to_string(),
             seconds: left.as_secs_f64(),
@@ -516,6 +471,22 @@ impl DownstreamPool {
 impl Drop for DownstreamPool {
     fn drop(&mut self) {
         self.shutdown.cancel();
+    }
+}
+
+/// One request in flight to a server, counted while it lives.
+struct Active<'a>(&'a Downstream);
+
+impl<'a> Active<'a> {
+    fn enter(ds: &'a Downstream) -> Self {
+        ds.active.fetch_add(1, Ordering::AcqRel);
+        Active(ds)
+    }
+}
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

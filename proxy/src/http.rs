@@ -58,7 +58,8 @@ impl<T: OpsEndpoints> OpsEndpoints for Arc<T> {
     }
 }
 
-/// Front-end settings fixed at start (a reload that changes them needs a restart).
+/// A front's settings. A reload replaces them through [`FrontControl`]; a request keeps the ones
+/// it started with.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     pub max_body_bytes: usize,
@@ -84,11 +85,28 @@ pub struct HttpFront<S, O> {
     mcp: StreamableHttpService<Gateway<S>, LocalSessionManager>,
     shared: Arc<GatewayShared<S>>,
     ops: O,
-    settings: HttpSettings,
+    control: Arc<FrontControl>,
     /// Which identity opened each session: another one presenting its id gets 404.
     owners: SessionOwners,
+}
+
+/// What a reload changes in a running front: its settings, and the connection caps they carry.
+pub struct FrontControl {
+    settings: arc_swap::ArcSwap<HttpSettings>,
     /// Open connections, overall and per peer.
     slots: Arc<conn::ConnectionSlots>,
+}
+
+impl FrontControl {
+    /// New requests use `settings`; open connections count against the new caps at once.
+    pub fn update(&self, settings: HttpSettings) {
+        self.slots.set_caps(&settings.limits);
+        self.settings.store(Arc::new(settings));
+    }
+
+    pub fn settings(&self) -> Arc<HttpSettings> {
+        self.settings.load_full()
+    }
 }
 
 impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
@@ -98,32 +116,40 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
         ops: O,
         settings: HttpSettings,
     ) -> Self {
-        let mut config = StreamableHttpServerConfig::default()
-            .with_max_request_body_bytes(settings.max_body_bytes)
-            .with_sse_keep_alive(Some(std::time::Duration::from_secs(15)));
-        config = if settings.allowed_hosts.is_empty() {
-            config.disable_allowed_hosts()
-        } else {
-            config.with_allowed_hosts(settings.allowed_hosts.clone())
-        };
+        // The body cap and the Host check are this front's (they follow a reload, and the Host
+        // check covers every route): rmcp gets bodies already read within the cap.
+        let config = StreamableHttpServerConfig::default()
+            .with_max_request_body_bytes(usize::MAX)
+            .with_sse_keep_alive(Some(std::time::Duration::from_secs(15)))
+            .disable_allowed_hosts();
         let shared = gateway.shared().clone();
         let owners = SessionOwners::new(sessions.clone());
-        let slots = conn::ConnectionSlots::new(&settings.limits);
+        let control = Arc::new(FrontControl {
+            slots: conn::ConnectionSlots::new(&settings.limits),
+            settings: arc_swap::ArcSwap::from_pointee(settings),
+        });
         let mcp = StreamableHttpService::new(move || Ok(gateway.clone()), sessions, config);
         HttpFront {
             mcp,
             shared,
             ops,
-            settings,
+            control,
             owners,
-            slots,
         }
+    }
+
+    /// Where a reload changes this front's settings (take it before the front starts serving).
+    pub fn control(&self) -> Arc<FrontControl> {
+        self.control.clone()
     }
 
     /// Host validation (DNS rebinding), on every route: the Host header (or the h2 authority),
     /// without its port, must be listed; an empty list checks nothing.
-    fn host_allowed(&self, head: &pingora_http::RequestHeader) -> Result<(), ProxyError> {
-        if self.settings.allowed_hosts.is_empty() {
+    fn host_allowed(
+        settings: &HttpSettings,
+        head: &pingora_http::RequestHeader,
+    ) -> Result<(), ProxyError> {
+        if settings.allowed_hosts.is_empty() {
             return Ok(());
         }
         let host = head
@@ -136,8 +162,7 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
             Some(v6) => v6.split(']').next().unwrap_or(v6),
             None => host.rsplit_once(':').map_or(host, |(name, _)| name),
         };
-        if self
-            .settings
+        if settings
             .allowed_hosts
             .iter()
             .any(|h| h.trim_matches(['[', ']']).eq_ignore_ascii_case(name))
@@ -150,11 +175,14 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
     }
 
     /// Origin validation (DNS rebinding): a browser origin must be loopback or listed.
-    fn origin_check(&self, head: &pingora_http::RequestHeader) -> Result<(), ProxyError> {
+    fn origin_check(
+        settings: &HttpSettings,
+        head: &pingora_http::RequestHeader,
+    ) -> Result<(), ProxyError> {
         match head.headers.get(header::ORIGIN) {
             Some(origin) => {
                 let origin = origin.to_str().unwrap_or("");
-                if self.origin_allowed(origin) {
+                if Self::origin_allowed(settings, origin) {
                     Ok(())
                 } else {
                     tracing::warn!(%origin, "rejected request from a foreign origin");
@@ -165,8 +193,8 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
         }
     }
 
-    fn origin_allowed(&self, origin: &str) -> bool {
-        if self.settings.allowed_origins.iter().any(|o| o == origin) {
+    fn origin_allowed(settings: &HttpSettings, origin: &str) -> bool {
+        if settings.allowed_origins.iter().any(|o| o == origin) {
             return true;
         }
         let host = origin
@@ -181,18 +209,22 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
     }
 
     /// One request, from its head to its response stages.
-    async fn handle(&self, session: &mut ServerSession, shutdown: &ShutdownWatch) {
+    async fn handle(
+        &self,
+        session: &mut ServerSession,
+        settings: &HttpSettings,
+        shutdown: &ShutdownWatch,
+    ) {
         let head = session.req_header();
         let method = classify(
             &head.method,
             head.uri.path(),
-            self.settings.metrics_path.as_deref(),
+            settings.metrics_path.as_deref(),
         );
         // Host and Origin on every route, operator endpoints included: after DNS rebinding a web
         // page could otherwise read the catalog or write into a session.
-        if let Err(error) = self
-            .host_allowed(head)
-            .and_then(|()| self.origin_check(head))
+        if let Err(error) =
+            Self::host_allowed(settings, head).and_then(|()| Self::origin_check(settings, head))
         {
             let mut ex = Exchange::new(Transport::Http, method);
             ex.peer = session.client_addr().and_then(|a| a.as_inet()).copied();
@@ -201,12 +233,12 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
             self.shared.snapshot.load().pipeline.finish(&mut ex).await;
             return;
         }
-        if self.settings.ops_only && !method.is_ops() {
+        if settings.ops_only && !method.is_ops() {
             let error = ProxyError::NotFound(head.uri.path().to_string());
             write_error(session, Method::Unknown, &Value::Null, &error).await;
             return;
         }
-        if method.is_ops() && !self.settings.admit_ops_endpoints {
+        if method.is_ops() && !settings.admit_ops_endpoints {
             let plain = self.ops_answer(method);
             write_plain(session, plain).await;
             return;
@@ -229,7 +261,7 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
             .get("mcp-session-id")
             .and_then(|v| v.to_str().ok())
             .map(Arc::from);
-        if let Some(mut ex) = self.serve(session, &snap, ex, shutdown).await {
+        if let Some(mut ex) = self.serve(session, settings, &snap, ex, shutdown).await {
             snap.pipeline.finish(&mut ex).await;
         }
     }
@@ -238,6 +270,7 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
     async fn serve(
         &self,
         session: &mut ServerSession,
+        settings: &HttpSettings,
         snap: &Arc<Snapshot<S>>,
         mut ex: Exchange,
         shutdown: &ShutdownWatch,
@@ -247,7 +280,7 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
             Method::McpOther | Method::McpStream | Method::McpDelete
         );
         let mut id = Value::Null;
-        let body = match self.read_and_check(session, &mut ex, &mut id, is_mcp).await {
+        let body = match Self::read_and_check(session, settings, &mut ex, &mut id, is_mcp).await {
             Ok(body) => body,
             Err(error) => {
                 return self.fail(session, ex, &id, error).await;
@@ -275,8 +308,8 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
             && ex.session_id.is_none()
             && let Err(why) = self.owners.may_open(
                 &ex.identity,
-                self.settings.max_sessions,
-                self.settings.max_sessions_per_identity,
+                settings.max_sessions,
+                settings.max_sessions_per_identity,
             )
         {
             tracing::warn!(identity = ex.identity.as_str(), "{why}");
@@ -309,8 +342,8 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
 
     /// The origin check and the body (capped) with, on `/mcp`, the JSON-RPC head it carries.
     async fn read_and_check(
-        &self,
         session: &mut ServerSession,
+        settings: &HttpSettings,
         ex: &mut Exchange,
         id: &mut Value,
         is_mcp: bool,
@@ -336,8 +369,8 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
             return Err(ProxyError::UnsupportedMediaType(shown.to_string()));
         }
         let body = conn::with_body_deadline(
-            self.settings.limits.body_timeout,
-            read_body(session, self.settings.max_body_bytes),
+            settings.limits.body_timeout,
+            read_body(session, settings.max_body_bytes),
         )
         .await?;
         if is_mcp {
@@ -423,7 +456,7 @@ impl<S: Stage, O: OpsEndpoints> HttpServerApp for HttpFront<S, O> {
             .client_addr()
             .and_then(|a| a.as_inet())
             .map(|a| a.ip());
-        let _slot = match self.slots.take(peer) {
+        let _slot = match self.control.slots.take(peer) {
             Ok(slot) => slot,
             Err(limit) => {
                 tracing::debug!(
@@ -434,7 +467,9 @@ impl<S: Stage, O: OpsEndpoints> HttpServerApp for HttpFront<S, O> {
                 return None;
             }
         };
-        let limits = &self.settings.limits;
+        // The settings current when this request's head was awaited serve it to the end.
+        let settings = self.control.settings.load_full();
+        let limits = &settings.limits;
         match conn::read_head(&mut session, limits).await {
             conn::Head::Read => {}
             conn::Head::Closed => return None,
@@ -453,7 +488,7 @@ impl<S: Stage, O: OpsEndpoints> HttpServerApp for HttpFront<S, O> {
         } else {
             Some(keepalive)
         });
-        self.handle(&mut session, shutdown).await;
+        self.handle(&mut session, &settings, shutdown).await;
         let mut settings = HttpPersistentSettings::for_session(&session);
         settings.set_user_context(Box::new(conn::KeptAlive));
         match session.finish().await {

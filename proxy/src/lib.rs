@@ -20,7 +20,7 @@ pub mod stdio;
 mod testing;
 
 pub use catalog::{Catalog, Collision, Resolution, Route, ServerListing};
-pub use downstream::{Backoff, DownstreamPool, LinkState};
+pub use downstream::{Backoff, DownstreamPool, LinkState, Reconciled};
 pub use error::{ProxyError, Refusal};
 pub use exchange::{
     Credential, Exchange, Identity, Method, Outcome, Principal, SelectPurpose, SelectWork,

@@ -22,6 +22,7 @@ mod protocol;
 mod python_client;
 mod reconcile;
 mod relay;
+mod reload;
 mod resilience;
 mod resources;
 mod routing;

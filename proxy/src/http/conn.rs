@@ -23,8 +23,8 @@ use crate::error::{ProxyError, Refusal};
 pub(super) struct ConnectionSlots {
     total: AtomicUsize,
     by_peer: parking_lot::Mutex<HashMap<IpAddr, usize>>,
-    max_total: usize,
-    max_per_peer: usize,
+    max_total: AtomicUsize,
+    max_per_peer: AtomicUsize,
 }
 
 /// A connection's slot, given back when it drops.
@@ -38,21 +38,29 @@ impl ConnectionSlots {
         Arc::new(ConnectionSlots {
             total: AtomicUsize::new(0),
             by_peer: parking_lot::Mutex::new(HashMap::new()),
-            max_total: limits.max_connections,
-            max_per_peer: limits.max_connections_per_peer,
+            max_total: AtomicUsize::new(limits.max_connections),
+            max_per_peer: AtomicUsize::new(limits.max_connections_per_peer),
         })
+    }
+
+    /// New caps (a reload): connections open beyond them stay, new ones wait for room.
+    pub(super) fn set_caps(&self, limits: &ConnectionLimits) {
+        self.max_total
+            .store(limits.max_connections, Ordering::Relaxed);
+        self.max_per_peer
+            .store(limits.max_connections_per_peer, Ordering::Relaxed);
     }
 
     /// A slot for a connection from `peer`, or why there is none.
     pub(super) fn take(self: &Arc<Self>, peer: Option<IpAddr>) -> Result<Slot, &'static str> {
-        if self.total.fetch_add(1, Ordering::AcqRel) >= self.max_total {
+        if self.total.fetch_add(1, Ordering::AcqRel) >= self.max_total.load(Ordering::Relaxed) {
             self.total.fetch_sub(1, Ordering::AcqRel);
             return Err("server.limits.max_connections");
         }
         if let Some(ip) = peer {
             let mut by_peer = self.by_peer.lock();
             let open = by_peer.entry(ip).or_insert(0);
-            if *open >= self.max_per_peer {
+            if *open >= self.max_per_peer.load(Ordering::Relaxed) {
                 drop(by_peer);
                 self.total.fetch_sub(1, Ordering::AcqRel);
                 return Err("server.limits.max_connections_per_peer");

@@ -151,6 +151,15 @@ pub fn spawn_stdio_gateway(
     (child, stdin, stdout)
 }
 
+/// Sends signal `name` (`HUP`, `TERM`, ...) to `pid` with kill(1).
+pub fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -{name} {pid}");
+}
+
 /// Direct children of `pid`, from /proc.
 pub fn children_of(pid: u32) -> Vec<u32> {
     let mut out = Vec::new();

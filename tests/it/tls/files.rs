@@ -170,9 +170,5 @@ async fn sighup_rereads_the_pair_for_new_handshakes_while_open_connections_keep_
 }
 
 fn signal_hup(gw: &GatewayProcess) {
-    let status = Command::new("kill")
-        .args(["-HUP", &gw.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    signal(gw.child.id(), "HUP");
 }

@@ -187,26 +187,29 @@ impl Reloader {
     }
 }
 
-/// `ucp reload`: checks the file as `check-config` does, then sends SIGHUP to `pid`.
+/// `ucp reload`: checks the file as `check-config` does, then sends SIGHUP to `pid` in any case
+/// (logrotate's reload must reopen the log files even when someone broke the config: the gateway
+/// then keeps its running configuration); exits non-zero when the file is invalid, so
+/// `systemctl reload` reports it.
 pub fn signal(config: &std::path::Path, pid: i32) -> std::process::ExitCode {
     let checked = load::check_config(config);
-    if checked != std::process::ExitCode::SUCCESS {
-        eprintln!("error: not reloading: fix the config first");
-        return checked;
-    }
     let target = nix::unistd::Pid::from_raw(pid);
-    match nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGHUP) {
-        Ok(()) => {
-            println!(
-                "sent SIGHUP to {pid}: the gateway reloads (its log and ucp_config_last_reload_successful say how it went)"
-            );
-            std::process::ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: cannot signal process {pid}: {e}");
-            std::process::ExitCode::from(1)
-        }
+    if let Err(e) = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGHUP) {
+        eprintln!("error: cannot signal process {pid}: {e}");
+        return std::process::ExitCode::from(1);
     }
+    if checked == std::process::ExitCode::SUCCESS {
+        println!(
+            "sent SIGHUP to {pid}: the gateway reloads (its log and \
+             ucp_config_last_reload_successful say how it went)"
+        );
+    } else {
+        eprintln!(
+            "error: sent SIGHUP to {pid}, which reopens its log files and keeps its running \
+             configuration: fix the config above and reload again"
+        );
+    }
+    checked
 }
 
 /// One line saying what a reload changed.

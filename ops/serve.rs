@@ -21,8 +21,6 @@ use crate::telemetry::Logging;
 
 /// How long a stdio client waits at most for downstream servers before the first `initialize`.
 const STDIO_SETTLE: Duration = Duration::from_secs(20);
-/// How long in-flight HTTP requests get after SIGTERM.
-const DRAIN: Duration = Duration::from_secs(10);
 
 pub fn main(config_path: Option<&Path>, stdio: bool) -> ExitCode {
     let (loaded, source) = match load::load(config_path) {
@@ -121,6 +119,7 @@ async fn run(start: Start) -> Result<(), String> {
     // First, before the model loads: a SIGHUP during start-up must not end the process either.
     // Until the reloader runs, a SIGHUP waits in the stream.
     let hup = signal(SignalKind::hangup()).map_err(|e| format!("SIGHUP handler: {e}"))?;
+    let stop = Stop::listen()?;
     let app = Arc::new(App::start(config.clone())?);
     let metrics =
         Arc::new(Metrics::new(app.filters.registry.clone()).map_err(|e| format!("metrics: {e}"))?);
@@ -137,14 +136,21 @@ async fn run(start: Start) -> Result<(), String> {
         tokio::spawn(Arc::new(reloader).run(hup));
         app.pool.settle(STDIO_SETTLE).await;
         let gateway = Gateway::new(app.gateway.clone(), Transport::Stdio);
-        ucp_proxy::stdio::serve(
+        let serving = ucp_proxy::stdio::serve(
             gateway,
             tokio::io::stdin(),
             tokio::io::stdout(),
             config.server.max_body_bytes,
-        )
-        .await
-        .map_err(|e| format!("stdio: {e}"))
+        );
+        // The client closing stdin ends the session; a signal ends it too, and the servers are
+        // stopped either way (no child outlives the gateway).
+        tokio::select! {
+            served = serving => served.map_err(|e| format!("stdio: {e}")),
+            signal = stop.wait() => {
+                tracing::info!("{signal}: stopping");
+                Ok(())
+            }
+        }
     } else {
         let http = HttpStart {
             app: app.clone(),
@@ -153,6 +159,7 @@ async fn run(start: Start) -> Result<(), String> {
             tls: tls_settings,
             reloader,
             hup,
+            stop,
         };
         serve_http(&config, http).await
     };
@@ -171,6 +178,32 @@ struct HttpStart {
     /// Started once the fronts it updates exist.
     reloader: Reloader,
     hup: tokio::signal::unix::Signal,
+    stop: Stop,
+}
+
+/// SIGTERM and SIGINT, listened to from the start (their default action would end the process
+/// with its servers still running).
+struct Stop {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Stop {
+    fn listen() -> Result<Stop, String> {
+        let handler = |kind, name| signal(kind).map_err(|e| format!("{name} handler: {e}"));
+        Ok(Stop {
+            term: handler(SignalKind::terminate(), "SIGTERM")?,
+            int: handler(SignalKind::interrupt(), "SIGINT")?,
+        })
+    }
+
+    /// The name of the first of the two that arrives.
+    async fn wait(mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
 }
 
 async fn serve_http(config: &Config, start: HttpStart) -> Result<(), String> {
@@ -181,6 +214,7 @@ async fn serve_http(config: &Config, start: HttpStart) -> Result<(), String> {
         tls,
         reloader,
         hup,
+        stop,
     } = start;
     let server = &config.server;
     let mut listener = http::bind(&server.host, server.port).map_err(|e| {
@@ -251,7 +285,8 @@ async fn serve_http(config: &Config, start: HttpStart) -> Result<(), String> {
         Arc::new(ops),
         settings,
     );
-    reloader.add_front(front.control(), move |c| http_settings(c, loopback));
+    let control = front.control();
+    reloader.add_front(control.clone(), move |c| http_settings(c, loopback));
     tokio::spawn(Arc::new(reloader).run(hup));
     let mut serving = tokio::spawn(listener.serve(front, stop_rx));
     // The one line a person (or a test) needs: where to point a client.
@@ -261,17 +296,29 @@ async fn serve_http(config: &Config, start: HttpStart) -> Result<(), String> {
         eprintln!("{}", connect_hint(addr));
     }
 
-    let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-    let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
     tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: draining"),
-        _ = int.recv() => tracing::info!("SIGINT: draining"),
+        signal = stop.wait() => tracing::info!("{signal}: draining"),
         _ = &mut serving => return Err("the HTTP listener stopped".into()),
     }
+    // The drain: /health says `draining` (503, so a load balancer stops sending), the accept loop
+    // ends, kept-alive connections close after their current request, notification streams end
+    // with a reconnect hint, and requests in flight get `server.drain_timeout` to finish.
+    let grace = app.gateway.snapshot.load().config.server.drain_timeout;
     draining.store(true, Ordering::Relaxed);
     let _ = stop_tx.send(true);
-    if tokio::time::timeout(DRAIN, serving).await.is_err() {
-        tracing::warn!("drain timed out");
+    let started = std::time::Instant::now();
+    let _ = tokio::time::timeout(grace, serving).await;
+    let left = control
+        .drained(grace.saturating_sub(started.elapsed()))
+        .await;
+    if left > 0 {
+        tracing::warn!(
+            requests = left,
+            ?grace,
+            "drain timed out: stopping with requests in flight"
+        );
+    } else {
+        tracing::info!(ms = started.elapsed().as_millis() as u64, "drained");
     }
     if let Some(metrics_listener) = metrics_listener {
         let _ = tokio::time::timeout(Duration::from_secs(1), metrics_listener).await;

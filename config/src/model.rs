@@ -36,6 +36,8 @@ pub struct ServerConfig {
     pub allow_public_without_auth: bool,
     /// `/health` and `/metrics` pass the admission stages (authentication, limits) too.
     pub admit_ops_endpoints: bool,
+    /// How long requests in flight get to finish after SIGTERM before the gateway exits anyway.
+    pub drain_timeout: Duration,
     pub ssl: SslConfig,
     pub auth: AuthConfig,
     pub metrics: MetricsConfig,
@@ -93,6 +95,7 @@ impl Default for ServerConfig {
             allowed_hosts: Vec::new(),
             allow_public_without_auth: false,
             admit_ops_endpoints: false,
+            drain_timeout: Duration::from_secs(10),
             ssl: SslConfig::default(),
             auth: AuthConfig::default(),
             metrics: MetricsConfig::default(),

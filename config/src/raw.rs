@@ -35,6 +35,7 @@ pub(crate) struct RawServer {
     pub allowed_hosts: Option<Vec<String>>,
     pub allow_public_without_auth: Option<bool>,
     pub admit_ops_endpoints: Option<bool>,
+    pub drain_timeout: Option<f64>,
     pub ssl: Option<RawSsl>,
     pub auth: Option<RawAuth>,
     pub metrics: Option<RawMetrics>,

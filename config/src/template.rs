@@ -31,6 +31,9 @@ server:
   # Whether /health and /metrics pass the request stages (authentication, rate limits) like every
   # other request; false answers them first, so load balancers and Prometheus need no credentials.
   admit_ops_endpoints: false
+  # After SIGTERM: stop accepting, end notification streams (clients reconnect elsewhere), and
+  # give requests in flight this many seconds to finish before stopping the servers and exiting.
+  drain_timeout: 10
   # Host names (no port) the HTTP listener answers besides localhost, 127.0.0.1 and ::1; a request
   # with another Host gets 403 on every route (DNS rebinding). Empty on a non-loopback bind turns
   # the check off, for a proxy in front that owns the public names.

@@ -18,6 +18,7 @@ pub mod tls;
 mod write;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -95,6 +96,8 @@ pub struct FrontControl {
     settings: arc_swap::ArcSwap<HttpSettings>,
     /// Open connections, overall and per peer.
     slots: Arc<conn::ConnectionSlots>,
+    /// Requests being served now (the drain waits for them).
+    in_flight: AtomicUsize,
 }
 
 impl FrontControl {
@@ -106,6 +109,36 @@ impl FrontControl {
 
     pub fn settings(&self) -> Arc<HttpSettings> {
         self.settings.load_full()
+    }
+
+    /// Requests this front is serving now, streams included.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
+    }
+
+    /// Waits until no request is in flight, or `limit` passes; returns how many are left.
+    pub async fn drained(&self, limit: std::time::Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.in_flight() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.in_flight()
+    }
+}
+
+/// One request counted in flight while it lives.
+struct Serving<'a>(&'a AtomicUsize);
+
+impl<'a> Serving<'a> {
+    fn start(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::AcqRel);
+        Serving(count)
+    }
+}
+
+impl Drop for Serving<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -127,6 +160,7 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
         let control = Arc::new(FrontControl {
             slots: conn::ConnectionSlots::new(&settings.limits),
             settings: arc_swap::ArcSwap::from_pointee(settings),
+            in_flight: AtomicUsize::new(0),
         });
         let mcp = StreamableHttpService::new(move || Ok(gateway.clone()), sessions, config);
         HttpFront {
@@ -395,6 +429,7 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
         shutdown: &ShutdownWatch,
     ) -> Option<Exchange> {
         let parts = session.req_header().as_owned_parts();
+        let stream = ex.method == Method::McpStream;
         let mut request = http::Request::from_parts(parts, Full::new(body));
         let opener = (ex.method == Method::Initialize).then(|| ex.identity.clone());
         let (handoff, mut kept) = if ex.method.handled_by_router() {
@@ -414,7 +449,7 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
         {
             self.owners.opened(id, &identity);
         }
-        let status = bridge::stream_back(session, response, shutdown).await;
+        let status = bridge::stream_back(session, response, shutdown, stream).await;
         // Not taken: rmcp answered before the handler did (an unknown session, a bad header).
         if let Some(Admitted { ex, .. }) = handoff.and_then(|h| h.take()) {
             kept = Some(ex);
@@ -488,7 +523,10 @@ impl<S: Stage, O: OpsEndpoints> HttpServerApp for HttpFront<S, O> {
         } else {
             Some(keepalive)
         });
-        self.handle(&mut session, &settings, shutdown).await;
+        {
+            let _serving = Serving::start(&self.control.in_flight);
+            self.handle(&mut session, &settings, shutdown).await;
+        }
         let mut settings = HttpPersistentSettings::for_session(&session);
         settings.set_user_context(Box::new(conn::KeptAlive));
         match session.finish().await {

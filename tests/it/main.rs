@@ -27,4 +27,5 @@ mod resilience;
 mod resources;
 mod routing;
 mod search;
+mod shutdown;
 mod tls;

@@ -83,6 +83,11 @@ pub(super) fn server(raw: RawServer, p: &mut Problems, warnings: &mut Vec<String
     if let Some(admit) = raw.admit_ops_endpoints {
         out.admit_ops_endpoints = admit;
     }
+    if let Some(drain) = raw.drain_timeout
+        && let Some(drain) = super::seconds(drain, "server.drain_timeout", p)
+    {
+        out.drain_timeout = drain;
+    }
     if let Some(max) = raw.max_body_bytes {
         if max < 1024 {
             p.push("server.max_body_bytes", "must be at least 1024");

@@ -7,12 +7,19 @@ use pingora_core::protocols::http::ServerSession;
 use pingora_core::server::ShutdownWatch;
 use pingora_http::ResponseHeader;
 
-/// Writes `response` to the client; returns its status. Stops early when the gateway shuts down
-/// or the client goes away.
+/// What a notification stream's client reads before the gateway ends it at shutdown: reconnect
+/// after a second (to another instance behind the load balancer, or this one restarted).
+const RECONNECT: &[u8] = b"retry: 1000\n\n";
+
+/// Writes `response` to the client; returns its status. Stops early when the client goes away,
+/// and, for a `stream` (the GET notification stream, which never ends by itself), when the
+/// gateway shuts down: with an SSE `retry` hint and a clean end, so the client reconnects. Other
+/// responses (a tool call's SSE answer) run to their end: that is the drain.
 pub(super) async fn stream_back<B>(
     session: &mut ServerSession,
     response: http::Response<B>,
     shutdown: &ShutdownWatch,
+    stream: bool,
 ) -> http::StatusCode
 where
     B: http_body::Body<Data = bytes::Bytes> + Unpin,
@@ -33,11 +40,18 @@ where
     {
         return status;
     }
-    let mut shutdown = shutdown.clone();
+    let mut shutdown = stream.then(|| shutdown.clone());
     loop {
-        let frame = tokio::select! {
-            frame = body.frame() => frame,
-            _ = shutdown.changed() => None,
+        let frame = match &mut shutdown {
+            Some(watch) => tokio::select! {
+                frame = body.frame() => frame,
+                // The guard `wait_for` returns is not `Send`: dropped before the write below.
+                () = async { drop(watch.wait_for(|stopping| *stopping).await) } => {
+                    let _ = session.write_response_body(bytes::Bytes::from_static(RECONNECT), false).await;
+                    None
+                }
+            },
+            None => body.frame().await,
         };
         let Some(Ok(frame)) = frame else { break };
         if let Ok(data) = frame.into_data()

@@ -151,6 +151,8 @@ async fn http_traffic(url: String, tool: String, stop: Arc<AtomicBool>, tally: A
         n += 1;
         let result = call_text(&client, &tool, json!({"text": format!("http {n}")})).await;
         tally.result(result.map_err(|e| format!("call {n}: {e}")));
+        // Steady traffic, not a flood: the point is requests crossing every reload.
+        tokio::time::sleep(Duration::from_millis(2)).await;
         if n.is_multiple_of(20)
             && let Err(e) = client.list_all_tools().await
         {
@@ -210,6 +212,7 @@ fn stdio_traffic(config: &Path, tool: String, stop: Arc<AtomicBool>, tally: Arc<
             Err(format!("stdio call {id}: {answer}"))
         };
         tally.result(text);
+        std::thread::sleep(Duration::from_millis(2));
     }
     drop(stdin);
     let _ = child.kill();

@@ -286,4 +286,30 @@ async fn a_scrape_parses_as_prometheus_text_with_every_seed_name() {
         .unwrap();
     assert_eq!(health.status(), 200);
     let _: Value = health.json().await.unwrap();
+
+    // The deploy kit's alerts and dashboard query only names this scrape holds (a renamed metric
+    // would silently blind an alert): `ops/deploy/check_kit.py --check` reads their expressions.
+    let text = reqwest::get(&metrics_url)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut check = std::process::Command::new("python3")
+        .arg(repo_file("ops/deploy/check_kit.py"))
+        .args(["--check", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 ops/deploy/check_kit.py");
+    std::io::Write::write_all(&mut check.stdin.take().unwrap(), text.as_bytes()).unwrap();
+    let out = check.wait_with_output().unwrap();
+    let names = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the deploy kit queries metrics this gateway does not expose: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(names.lines().count() >= 20, "the kit's names: {names}");
 }

@@ -502,10 +502,10 @@ impl<S: Stage, O: OpsEndpoints> HttpServerApp for HttpFront<S, O> {
                 return None;
             }
         };
-        // The settings current when this request's head was awaited serve it to the end.
-        let settings = self.control.settings.load_full();
-        let limits = &settings.limits;
-        match conn::read_head(&mut session, limits).await {
+        // The wait for the head follows the limits of its start; the request, the settings current
+        // once its head is in (a reload while a kept-alive connection sat idle applies to it).
+        let waiting = self.control.settings.load_full();
+        match conn::read_head(&mut session, &waiting.limits).await {
             conn::Head::Read => {}
             conn::Head::Closed => return None,
             conn::Head::Refuse(error) => {
@@ -517,7 +517,9 @@ impl<S: Stage, O: OpsEndpoints> HttpServerApp for HttpFront<S, O> {
                 return None;
             }
         }
-        let keepalive = limits.keepalive_timeout.as_secs().max(1);
+        drop(waiting);
+        let settings = self.control.settings.load_full();
+        let keepalive = settings.limits.keepalive_timeout.as_secs().max(1);
         session.set_keepalive(if *shutdown.borrow() {
             None
         } else {

@@ -39,7 +39,7 @@ pub struct Reloader {
     /// The config file; `None`: the built-in default (re-read with the environment).
     path: Option<PathBuf>,
     stdio: bool,
-    /// The listener's address is on loopback (a public one needs auth, as at start).
+    /// The listener's address is not on loopback (auth may not be turned off, as at start).
     public_bind: bool,
     app: Arc<App>,
     /// The configuration in force (its restart-only keys as they were at start). The lock also
@@ -147,12 +147,8 @@ impl Reloader {
                 "{key}: takes effect only after a restart; the running gateway keeps its current value"
             );
         }
-        if self.public_bind && !next.server.auth.enabled && !next.server.allow_public_without_auth {
-            return Err(format!(
-                "server.auth.enabled: false on the public bind {} (anyone who can reach it could \
-                 use every tool); set server.allow_public_without_auth: true to mean it",
-                next.server.host
-            ));
+        if let Some(refusal) = crate::serve::open_to_anyone(&next, !self.public_bind) {
+            return Err(refusal);
         }
         let pair = match &self.tls {
             Some(tls) => Some(tls.read().await?),

@@ -229,13 +229,8 @@ async fn serve_http(config: &Config, start: HttpStart) -> Result<(), String> {
     }
     let addr = listener.local_addr;
     let loopback = addr.ip().is_loopback();
-    if !loopback && !server.auth.enabled && !server.allow_public_without_auth {
-        return Err(format!(
-            "server.host: {} is not a loopback address and server.auth is off, so anyone who can \
-             reach it could use every tool; enable server.auth, bind 127.0.0.1 behind a proxy that \
-             authenticates, or set server.allow_public_without_auth: true",
-            server.host
-        ));
+    if let Some(refusal) = open_to_anyone(config, loopback) {
+        return Err(refusal);
     }
     if !loopback && server.allowed_hosts.is_empty() {
         tracing::warn!(
@@ -324,6 +319,21 @@ async fn serve_http(config: &Config, start: HttpStart) -> Result<(), String> {
         let _ = tokio::time::timeout(Duration::from_secs(1), metrics_listener).await;
     }
     Ok(())
+}
+
+/// Why `config` may not serve on this bind: a non-loopback listener without auth lets anyone who
+/// can reach it use every tool, unless the config says it means that. Checked at start and by
+/// every reload.
+pub fn open_to_anyone(config: &Config, loopback: bool) -> Option<String> {
+    let server = &config.server;
+    (!loopback && !server.auth.enabled && !server.allow_public_without_auth).then(|| {
+        format!(
+            "server.host: {} is not a loopback address and server.auth is off, so anyone who can \
+             reach it could use every tool; enable server.auth, bind 127.0.0.1 behind a proxy that \
+             authenticates, or set server.allow_public_without_auth: true",
+            server.host
+        )
+    })
 }
 
 /// The main front's settings for `config` on a `loopback` (or public) listener.

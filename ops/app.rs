@@ -47,7 +47,14 @@ enum Change {
 
 impl App {
     /// Starts every downstream supervisor and the snapshot writer; returns at once.
-    pub fn start(config: Arc<Config>) -> Result<App, String> {
+    pub fn start(config: Arc<Config>, stdio: bool) -> Result<App, String> {
+        let sessions = crate::sessions::open(&config, stdio)?;
+        let session_ttl = config.session.ttl;
+        // With Redis, instances behind one load balancer learn together.
+        let shared_learning = !stdio
+            && config.session.backend == ucp_config::SessionBackend::Redis
+            && (config.router.enable_learning || config.router.enable_co_occurrence);
+        let redis = crate::sessions::redis_target(&config);
         let filters = Arc::new(filters_shared(&config)?);
         let pool = DownstreamPool::start(&config.downstream_servers, Backoff::default());
         let pool_changes = pool.subscribe();
@@ -64,7 +71,17 @@ impl App {
         });
         let meter = ucp_proxy::session::SessionMeter::register(&filters.registry)
             .map_err(|e| format!("metrics registry: {e}"))?;
-        let gateway = GatewayShared::metered(cell, pool.clone(), Some(meter));
+        if let Some(store) = &sessions {
+            tokio::spawn(crate::sessions::sweep(store.clone(), session_ttl));
+        }
+        if shared_learning {
+            crate::shared_usage::RedisUsage::start(
+                &redis,
+                filters.usage.clone(),
+                filters.cache.clone(),
+            )?;
+        }
+        let gateway = GatewayShared::with_store(cell, pool.clone(), Some(meter), sessions);
         let indexing = Arc::new(IndexProgress::default());
         let (changes_tx, changes) = mpsc::channel(8);
         tokio::spawn(forward_pool_changes(pool_changes, changes_tx.clone()));
@@ -291,15 +308,17 @@ pub fn filters_shared(config: &Config) -> Result<ucp_filters::Shared, String> {
         }
     };
     let cache = &config.router.cache;
-    ucp_filters::Shared::new(
-        embedder,
-        store,
-        cache.max_size,
-        cache.max_bytes,
-        prometheus::Registry::new(),
-    )
-    .map(|shared| shared.with_files(Arc::new(FsFiles)))
-    .map_err(|e| format!("metrics registry: {e}"))
+    // `server.region` labels every metric, so per-region instances share one dashboard.
+    let labels = config
+        .server
+        .region
+        .as_ref()
+        .map(|region| [("region".to_string(), region.clone())].into());
+    let registry = prometheus::Registry::new_custom(None, labels)
+        .map_err(|e| format!("metrics registry: {e}"))?;
+    ucp_filters::Shared::new(embedder, store, cache.max_size, cache.max_bytes, registry)
+        .map(|shared| shared.with_files(Arc::new(FsFiles)))
+        .map_err(|e| format!("metrics registry: {e}"))
 }
 
 /// Key files (`server.auth.public_key_path`, `jwks_path`) read from the file system.

@@ -74,11 +74,14 @@ impl Ops {
         } else {
             "healthy"
         };
-        let session_manager = if active_sessions >= snap.config.session.max_sessions {
-            "degraded"
-        } else {
-            "healthy"
-        };
+        // ... and while its store fails (sessions then live in this process only).
+        let store_failing = self.app.gateway.store.as_ref().and_then(|s| s.failing());
+        let session_manager =
+            if active_sessions >= snap.config.session.max_sessions || store_failing.is_some() {
+                "degraded"
+            } else {
+                "healthy"
+            };
         let body = json!({
             "status": status,
             "version": env!("CARGO_PKG_VERSION"),
@@ -93,9 +96,13 @@ impl Ops {
                 "tools_in_catalog": snap.catalog.tool_count(),
                 "active_sessions": active_sessions,
                 "uptime_seconds": self.app.started.elapsed().as_secs(),
+                "session_backend": self.app.gateway.store.as_ref().map_or("memory", |s| s.backend_name()),
             },
         });
         let mut body = body;
+        if let Some(region) = &snap.config.server.region {
+            body["region"] = json!(region);
+        }
         body["circuit_breakers"] = Value::Object(circuits);
         if !snap.catalog.collisions.is_empty() {
             let shown: Vec<String> = snap
@@ -105,6 +112,9 @@ impl Ops {
                 .map(|c| c.to_string())
                 .collect();
             body["name_collisions"] = json!(shown);
+        }
+        if let Some(error) = store_failing {
+            body["metrics"]["session_store_error"] = json!(error);
         }
         if indexing {
             let progress = &self.app.indexing;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use ucp_config::{Config, Loaded, ServerTransport, SessionBackend};
+use ucp_config::{Config, Loaded, ServerTransport};
 
 /// The built-in config `ucp serve` uses without `-c`: real servers that `scripts/setup.sh` installs
 /// under `$UCP_HOME` (default `~/.ucp`).
@@ -94,12 +94,6 @@ pub fn not_yet(config: &Config) -> NotYet {
     let mut warnings = Vec::new();
     let fatal: Vec<String> = Vec::new();
 
-    if config.session.backend == SessionBackend::Redis {
-        warnings.push(
-            "session.backend: redis is not used by this build yet; sessions are kept in memory"
-                .to_string(),
-        );
-    }
     if config.server.transport == ServerTransport::Stdio && config.server.metrics.port.is_some() {
         warnings.push(
             "server.metrics.port: not served with the stdio transport (it has no listener)"

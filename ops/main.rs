@@ -1,13 +1,19 @@
 //! The `ucp` binary: the command line, and the wiring of config, downstream pool, pipeline and fronts.
 
 mod app;
+mod backup;
 mod eval;
 mod health;
+mod import_claude;
 mod index_cli;
 mod load;
+mod maintenance;
 mod progress;
 mod reload;
 mod serve;
+mod sessions;
+mod shared_usage;
+mod status;
 mod telemetry;
 
 use std::path::PathBuf;
@@ -60,6 +66,69 @@ enum Command {
         #[arg(long)]
         pid: i32,
     },
+    /// Convert a Claude Desktop config (or Claude Code `.mcp.json`) into a UCP config: its
+    /// `mcpServers` become `downstream_servers`, literal secrets become ${VAR} references for a
+    /// `.env` beside the file (the variables are listed on stderr).
+    ImportClaudeConfig {
+        /// claude_desktop_config.json or .mcp.json.
+        file: PathBuf,
+        /// Write the YAML here instead of stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Overwrite an existing output file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the JSON Schema (draft 2020-12) of the config file, for editors and CI.
+    ConfigSchema,
+    /// Ask a running gateway for /health and /metrics and print a summary. Exit code 0: healthy,
+    /// 1: degraded or draining, 2: unreachable.
+    Status {
+        /// The gateway's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8765")]
+        url: String,
+        /// The metrics URL, when not URL/metrics (e.g. with server.metrics.port).
+        #[arg(long)]
+        metrics_url: Option<String>,
+        /// Environment variable holding an API key or token, sent as `Authorization: Bearer`.
+        #[arg(long, value_name = "VAR")]
+        api_key_env: Option<String>,
+        /// PEM file of a private CA that signed an https gateway's certificate.
+        #[arg(long, value_name = "FILE")]
+        cacert: Option<PathBuf>,
+        /// Sample /metrics twice SECS apart and print per-second rates (default: one sample,
+        /// counts and averages since start).
+        #[arg(long, value_name = "SECS")]
+        sample: Option<f64>,
+        /// Seconds to wait for each answer.
+        #[arg(long, default_value_t = 5.0)]
+        timeout: f64,
+    },
+    /// Copy the gateway's state (tool store with learned usage, session store) and its config
+    /// into a new directory; works while the gateway serves.
+    Backup {
+        /// The new (or empty) backup directory.
+        #[arg(long)]
+        to: PathBuf,
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
+    /// Put a backup's databases in place of the configured stores; refuses while a gateway runs
+    /// on them.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+        /// Move existing stores aside (`DIR.pre-restore-<time>`) instead of refusing.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check or compact the gateway's databases.
+    Maintenance {
+        #[command(subcommand)]
+        task: MaintenanceTask,
+    },
     /// Connect to the configured servers, embed their tools and persist the embeddings.
     Index {
         #[arg(short, long)]
@@ -105,6 +174,23 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum MaintenanceTask {
+    /// Read every record of every store (checksums verified, records decoded); works online.
+    Verify {
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+        /// Print one JSON object (with each column family's entries and SHA-256).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sweep expired sessions and compact every store (the gateway must be stopped).
+    Compact {
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -113,6 +199,39 @@ fn main() -> ExitCode {
         Command::CheckConfig { config } => load::check_config(&config),
         Command::Reload { config, pid } => reload::signal(&config, pid),
         Command::HashApiKey => hash_api_key(),
+        Command::Backup { to, config } => backup::backup(config.as_deref(), &to),
+        Command::Restore {
+            from,
+            config,
+            force,
+        } => backup::restore(config.as_deref(), &from, force),
+        Command::Maintenance {
+            task: MaintenanceTask::Verify { config, json },
+        } => maintenance::verify(config.as_deref(), json),
+        Command::Maintenance {
+            task: MaintenanceTask::Compact { config },
+        } => maintenance::compact(config.as_deref()),
+        Command::ImportClaudeConfig {
+            file,
+            output,
+            force,
+        } => import_claude::main(&file, output.as_deref(), force),
+        Command::ConfigSchema => config_schema(),
+        Command::Status {
+            url,
+            metrics_url,
+            api_key_env,
+            cacert,
+            sample,
+            timeout,
+        } => status::main(status::StatusArgs {
+            url,
+            metrics_url,
+            api_key_env,
+            cacert,
+            sample,
+            timeout,
+        }),
         Command::Index { config } => index_cli::index(config.as_deref()),
         Command::Search { query, config, k } => index_cli::search(config.as_deref(), &query, k),
         Command::Eval {
@@ -154,4 +273,18 @@ fn hash_api_key() -> ExitCode {
     }
     println!("{}", ucp_filters::api_key_hash(&key));
     ExitCode::SUCCESS
+}
+
+/// `ucp config-schema`: the schema `ucp_config` derives from the shapes its parser reads.
+fn config_schema() -> ExitCode {
+    match serde_json::to_string_pretty(&ucp_config::json_schema()) {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
 }

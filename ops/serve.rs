@@ -120,7 +120,7 @@ async fn run(start: Start) -> Result<(), String> {
     // Until the reloader runs, a SIGHUP waits in the stream.
     let hup = signal(SignalKind::hangup()).map_err(|e| format!("SIGHUP handler: {e}"))?;
     let stop = Stop::listen()?;
-    let app = Arc::new(App::start(config.clone())?);
+    let app = Arc::new(App::start(config.clone(), stdio)?);
     let metrics =
         Arc::new(Metrics::new(app.filters.registry.clone()).map_err(|e| format!("metrics: {e}"))?);
     let reloader = Reloader::new(

@@ -47,8 +47,10 @@ MODEL_SHA256="8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 TOKENIZER_SHA256="be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 
 # ---- 1. apt ----------------------------------------------------------------
-# openssl and curl: the TLS tests make certificates and drive the gateway with them; wrk: scripts/load_tls.py.
-APT_PKGS=(cmake clang libclang-dev libssl-dev pkg-config redis-server unzip ca-certificates openssl curl wrk)
+# openssl and curl: the TLS tests make certificates and drive the gateway with them; wrk: scripts/load_tls.py;
+# redis-server and nginx: the shared-session tests run two gateways behind nginx with one Redis (started by the tests);
+# iproute2: the regional test puts two gateways in network namespaces of their own (ip netns, as root).
+APT_PKGS=(cmake clang libclang-dev libssl-dev pkg-config redis-server nginx iproute2 unzip ca-certificates openssl curl wrk)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")

@@ -10,6 +10,7 @@ mod load;
 mod model;
 mod paths;
 mod raw;
+mod schema;
 mod template;
 mod validate;
 
@@ -24,4 +25,5 @@ pub use model::{
     RedisConfig, RouterConfig, RouterMode, ServerConfig, ServerTransport, SessionBackend,
     SessionConfig, SslConfig, TlsVersion, ToolZooConfig,
 };
+pub use schema::json_schema;
 pub use template::INIT_TEMPLATE;

@@ -18,6 +18,8 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
     pub name: String,
+    /// This instance's region (`/health`, a label on every metric); `None` when not set.
+    pub region: Option<String>,
     pub transport: ServerTransport,
     pub host: String,
     /// 0 means an ephemeral port.
@@ -83,6 +85,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             name: "UCP Gateway".to_owned(),
+            region: None,
             transport: ServerTransport::Stdio,
             host: "127.0.0.1".to_owned(),
             port: 8765,

@@ -3,8 +3,8 @@
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 
 use crate::raw::{
-    RawApiKey, RawAuth, RawCache, RawConfig, RawDownstream, RawMetrics, RawPolicy, RawPolicyRule,
-    RawRateLimit, RawRedis, RawRouter, RawServer, RawSession, RawSsl, RawToolZoo,
+    RawApiKey, RawAuth, RawCache, RawConfig, RawDownstream, RawLimits, RawMetrics, RawPolicy,
+    RawPolicyRule, RawRateLimit, RawRedis, RawRouter, RawServer, RawSession, RawSsl, RawToolZoo,
 };
 
 /// Formats a `serde_ignored` path (an unknown key) as `a.b[2].c`.
@@ -102,6 +102,7 @@ pub(crate) fn known_keys(parent: &str) -> &'static [&'static str] {
         "server.auth.policy" => fields_of::<RawPolicy>(),
         "server.auth.policy.rules[]" => fields_of::<RawPolicyRule>(),
         "server.metrics" => fields_of::<RawMetrics>(),
+        "server.limits" => fields_of::<RawLimits>(),
         "tool_zoo" => fields_of::<RawToolZoo>(),
         "router" => fields_of::<RawRouter>(),
         "router.cache" => fields_of::<RawCache>(),

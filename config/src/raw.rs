@@ -3,15 +3,19 @@
 //! Enumerations are kept as strings here so that validation can name the accepted values and report
 //! every bad one at once; keys this build knows from the seed but does not implement are kept as raw
 //! YAML values so they can be warned about instead of silently dropped.
+//!
+//! `ucp config-schema` derives its JSON Schema from these shapes (`crate::schema`), so the schema
+//! accepts what the parser accepts.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde_yaml_ng::Value;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 pub(crate) struct RawConfig {
     pub server: Option<RawServer>,
     pub tool_zoo: Option<RawToolZoo>,
@@ -20,9 +24,10 @@ pub(crate) struct RawConfig {
     pub downstream_servers: Option<Vec<RawDownstream>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 pub(crate) struct RawServer {
     pub name: Option<String>,
+    pub region: Option<String>,
     pub transport: Option<String>,
     pub host: Option<String>,
     pub port: Option<u16>,
@@ -42,7 +47,7 @@ pub(crate) struct RawServer {
     pub limits: Option<RawLimits>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 pub(crate) struct RawLimits {
     pub header_timeout: Option<f64>,
     pub body_timeout: Option<f64>,
@@ -53,7 +58,7 @@ pub(crate) struct RawLimits {
     pub max_headers: Option<usize>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 pub(crate) struct RawSsl {
     pub enabled: Option<bool>,
     pub cert_path: Option<String>,
@@ -62,7 +67,7 @@ pub(crate) struct RawSsl {
     pub ciphers: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 pub(crate) struct RawAuth {
     pub enabled: Option<bool>,
     pub provider: Option<String>,
@@ -84,13 +89,13 @@ pub(crate) struct RawAuth {
     pub policy: Option<RawPolicy>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 pub(crate) struct RawPolicy {
     pub default: Option<String>,
     pub rules: Option<Vec<RawPolicyRule>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 pub(crate) struct RawPolicyRule {
     pub identities: Option<Vec<String>>,
     pub groups: Option<Vec<String>>,
@@ -99,7 +104,7 @@ pub(crate) struct RawPolicyRule {
     pub deny: Option<Vec<String>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 pub(crate) struct RawApiKey {
     pub identity: Option<String>,
     pub hash: Option<String>,
@@ -107,20 +112,20 @@ pub(crate) struct RawApiKey {
     pub revoked: Option<bool>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 pub(crate) struct RawRateLimit {
     pub requests_per_minute: Option<u32>,
     pub burst: Option<u32>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 pub(crate) struct RawMetrics {
     pub enabled: Option<bool>,
     pub port: Option<u16>,
     pub path: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 pub(crate) struct RawToolZoo {
     pub embedding_model: Option<String>,
     pub top_k: Option<usize>,
@@ -129,14 +134,17 @@ pub(crate) struct RawToolZoo {
     pub cache_embeddings: Option<bool>,
     pub max_query_bytes: Option<usize>,
     #[serde(default, deserialize_with = "present")]
+    #[schemars(schema_with = "crate::schema::ignored_key")]
     pub chromadb_server: Option<Value>,
     #[serde(default, deserialize_with = "present")]
+    #[schemars(schema_with = "crate::schema::ignored_key")]
     pub cache_dir: Option<Value>,
     #[serde(default, deserialize_with = "present")]
+    #[schemars(schema_with = "crate::schema::ignored_key")]
     pub cache_ttl: Option<Value>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 pub(crate) struct RawRouter {
     pub mode: Option<String>,
     pub exposure: Option<String>,
@@ -149,7 +157,7 @@ pub(crate) struct RawRouter {
     pub cache: Option<RawCache>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 pub(crate) struct RawCache {
     pub enabled: Option<bool>,
     pub max_size: Option<usize>,
@@ -157,7 +165,7 @@ pub(crate) struct RawCache {
     pub ttl: Option<f64>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 pub(crate) struct RawSession {
     pub backend: Option<String>,
     pub redis: Option<RawRedis>,
@@ -168,10 +176,11 @@ pub(crate) struct RawSession {
     pub max_sessions_per_identity: Option<usize>,
     pub idle_timeout: Option<f64>,
     #[serde(default, deserialize_with = "present")]
+    #[schemars(schema_with = "crate::schema::ignored_key")]
     pub affinity: Option<Value>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 pub(crate) struct RawRedis {
     pub host: Option<String>,
     pub port: Option<u16>,
@@ -179,12 +188,14 @@ pub(crate) struct RawRedis {
     pub password: Option<String>,
     pub pool_size: Option<usize>,
     #[serde(default, deserialize_with = "present")]
+    #[schemars(schema_with = "crate::schema::ignored_key")]
     pub max_connections: Option<Value>,
     #[serde(default, deserialize_with = "present")]
+    #[schemars(schema_with = "crate::schema::ignored_key")]
     pub save_interval: Option<Value>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 pub(crate) struct RawDownstream {
     pub name: Option<String>,
     pub prefix: Option<String>,

@@ -34,6 +34,9 @@ server:
   # After SIGTERM: stop accepting, end notification streams (clients reconnect elsewhere), and
   # give requests in flight this many seconds to finish before stopping the servers and exiting.
   drain_timeout: 10
+  # This instance's region, shown in /health and added as a `region` label to every metric (for
+  # per-region instances behind one dashboard), e.g. eu-west-1. Unset: no label.
+  # region: eu-west-1
   # Host names (no port) the HTTP listener answers besides localhost, 127.0.0.1 and ::1; a request
   # with another Host gets 403 on every route (DNS rebinding). Empty on a non-loopback bind turns
   # the check off, for a proxy in front that owns the public names.

@@ -32,7 +32,7 @@ pub use sanitize_log::{MIN_LITERAL_SECRET, Redactor, SanitizeLog, redact};
 pub use select_tools::{SelectSettings, SelectTools, engine_mode, meta_tools};
 pub use selection_cache::{CacheKey, CachedSelection, SelectionCache};
 pub use tool_policy::ToolPolicy;
-pub use usage::Usage;
+pub use usage::{Usage, UsageShare};
 
 /// The long-lived parts the stages use; they survive every snapshot (and, later, every reload).
 pub struct Shared {

@@ -111,6 +111,11 @@ impl SelectionCache {
         entries.resize(max_entries, max_bytes);
     }
 
+    /// Drops every entry (learned usage changed under them: another instance's, merged).
+    pub fn clear(&self) {
+        self.entries.lock().clear();
+    }
+
     /// `(entries, bytes)` held now.
     pub fn size(&self) -> (usize, usize) {
         let entries = self.entries.lock();

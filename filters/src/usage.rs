@@ -2,7 +2,7 @@
 //! ignored results) and which tools sessions call together. Read from the store at start, updated
 //! by the learning stage, persisted without query text. Whether it is used is the config's call.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 use ucp_index::learning::{CoOccurrence, Learned, LearningParams};
@@ -13,6 +13,19 @@ pub struct Usage {
     embedder: Option<Arc<Embedder>>,
     learned: Mutex<Learned>,
     cooccurrence: Mutex<CoOccurrence>,
+    /// Other instances that learn together with this one (`session.backend: redis`).
+    share: OnceLock<Arc<dyn UsageShare>>,
+}
+
+/// Where what this instance learns is sent, so instances behind one load balancer learn together;
+/// `ops` hands one in (Redis) and merges back what the others learned (`merge_*`).
+pub trait UsageShare: Send + Sync + 'static {
+    /// A call of `tool` after a search whose query embedding was `vector`.
+    fn learned_call(&self, tool: &str, vector: &[f32]);
+    /// `tool` was returned by a search and not called.
+    fn learned_ignored(&self, tool: &str);
+    /// Each pair (a, b) was called together once more.
+    fn cooccurred(&self, pairs: &[(String, String)]);
 }
 
 impl Usage {
@@ -41,6 +54,30 @@ impl Usage {
             embedder,
             learned: Mutex::new(learned),
             cooccurrence: Mutex::new(cooccurrence),
+            share: OnceLock::new(),
+        }
+    }
+
+    /// From now on, what is learned here is also sent to `share`.
+    pub fn share_with(&self, share: Arc<dyn UsageShare>) {
+        let _ = self.share.set(share);
+    }
+
+    /// Another instance's view of `tool` (the shared total, as `Learned::export` writes it)
+    /// replaces this one's, and is persisted here too.
+    pub fn merge_learned(&self, tool: &str, bytes: &[u8]) {
+        if self.learned.lock().import(tool, bytes) {
+            self.persist(tool, Some(bytes.to_vec()));
+        }
+    }
+
+    /// The shared count of a pair of tools called together replaces this one's.
+    pub fn merge_cooccurrence(&self, a: &str, b: &str, count: u32) {
+        self.cooccurrence.lock().import(a, b, count);
+        if let Some(store) = &self.store
+            && let Err(e) = store.put_cooccurrence(&[(a.to_string(), b.to_string(), count)])
+        {
+            tracing::warn!(error = %e, "cannot persist co-occurrence");
         }
     }
 
@@ -59,6 +96,9 @@ impl Usage {
             learned.export(tool)
         };
         self.persist(tool, bytes);
+        if let Some(share) = self.share.get() {
+            share.learned_call(tool, &vector);
+        }
     }
 
     /// Tools a search returned that the client never called before its next search.
@@ -70,6 +110,9 @@ impl Usage {
                 learned.export(tool)
             };
             self.persist(tool, bytes);
+            if let Some(share) = self.share.get() {
+                share.learned_ignored(tool);
+            }
         }
     }
 
@@ -81,6 +124,11 @@ impl Usage {
             && let Err(e) = store.put_cooccurrence(&changed)
         {
             tracing::warn!(error = %e, "cannot persist co-occurrence");
+        }
+        if let (Some(share), false) = (self.share.get(), changed.is_empty()) {
+            let pairs: Vec<(String, String)> =
+                changed.into_iter().map(|(a, b, _)| (a, b)).collect();
+            share.cooccurred(&pairs);
         }
     }
 

@@ -28,6 +28,8 @@ pub fn keep_restart_only(running: &Config, next: &mut Config, stdio: bool) -> Ve
         };
     }
     keep!("server.transport", server.transport);
+    // Every metric carries it as a label, fixed when the registry was made.
+    keep!("server.region", server.region);
     keep!("server.host", server.host);
     keep!("server.port", server.port);
     keep!("server.log_format", server.log_format);
@@ -47,6 +49,9 @@ pub fn keep_restart_only(running: &Config, next: &mut Config, stdio: bool) -> Ve
     keep!(quiet "session.redis", session.redis);
     // rmcp's session manager holds the idle timeout it was made with.
     keep!("session.idle_timeout", session.idle_timeout);
+    // The session store holds the history length and TTL it was opened with.
+    keep!("session.max_history", session.max_history);
+    keep!("session.ttl", session.ttl);
     if stdio {
         // The stdio front reads lines with the limit it started with.
         keep!("server.max_body_bytes", server.max_body_bytes);

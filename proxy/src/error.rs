@@ -93,6 +93,9 @@ pub enum ProxyError {
     Index(#[from] ucp_index::IndexError),
     #[error("internal error: {0}")]
     Internal(String),
+    /// The session store (RocksDB or Redis) failed a read or write.
+    #[error("session store: {0}")]
+    SessionStore(String),
 }
 
 /// A stage's answer instead of the request's: an HTTP status with its headers, and on stdio the
@@ -154,7 +157,7 @@ impl ProxyError {
                 _ => code::INTERNAL_ERROR,
             },
             Remote(e) => e.code.0,
-            IndexNotReady => code::UNAVAILABLE,
+            IndexNotReady | SessionStore(_) => code::UNAVAILABLE,
             NotConnected(_)
             | CircuitOpen { .. }
             | Timeout { .. }
@@ -182,7 +185,9 @@ impl ProxyError {
             UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             NotFound(_) | UnknownResource(_) => StatusCode::NOT_FOUND,
             Refused(r) => r.status,
-            IndexNotReady | NotConnected(_) | CircuitOpen { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            IndexNotReady | NotConnected(_) | CircuitOpen { .. } | SessionStore(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             Disconnected(_) | Downstream { .. } | Remote(_) => StatusCode::BAD_GATEWAY,
             // nginx's "client closed request": nobody reads it, but logs and metrics do.
@@ -196,7 +201,7 @@ impl ProxyError {
     pub fn retry_safe(&self) -> bool {
         use ProxyError::*;
         match self {
-            IndexNotReady | NotConnected(_) | CircuitOpen { .. } => true,
+            IndexNotReady | NotConnected(_) | CircuitOpen { .. } | SessionStore(_) => true,
             Refused(r) => matches!(
                 r.status,
                 StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE

@@ -156,6 +156,8 @@ pub enum Method {
     Select,
     /// `POST /v1/sessions/{id}/context`.
     SessionContext,
+    /// `GET /v1/sessions/{id}`: a session's stored record.
+    SessionGet,
     Health,
     Metrics,
     /// `GET /.well-known/oauth-protected-resource[/...]` (RFC 9728), public.
@@ -224,6 +226,7 @@ impl Method {
             Method::McpOther => "/mcp",
             Method::Select => "POST /v1/select",
             Method::SessionContext => "POST /v1/sessions/context",
+            Method::SessionGet => "GET /v1/sessions",
             Method::Health => "GET /health",
             Method::Metrics => "GET /metrics",
             Method::ResourceMetadata => "GET /.well-known/oauth-protected-resource",

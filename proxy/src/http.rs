@@ -37,6 +37,7 @@ use crate::gateway::handoff::{Admitted, HttpHandoff};
 use crate::gateway::{Gateway, GatewayShared};
 use crate::jsonrpc::check_message;
 use crate::pipeline::Stage;
+use crate::session::{CALLER, RmcpSessions};
 use crate::snapshot::Snapshot;
 pub use listen::{HttpListener, bind};
 use owners::SessionOwners;
@@ -151,11 +152,16 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
     ) -> Self {
         // The body cap and the Host check are this front's (they follow a reload, and the Host
         // check covers every route): rmcp gets bodies already read within the cap.
-        let config = StreamableHttpServerConfig::default()
+        let mut config = StreamableHttpServerConfig::default()
             .with_max_request_body_bytes(usize::MAX)
             .with_sse_keep_alive(Some(std::time::Duration::from_secs(15)))
             .disable_allowed_hosts();
         let shared = gateway.shared().clone();
+        // rmcp stores each new session's `initialize` there and restores an id it does not hold
+        // (after a restart, or opened on another instance) by replaying it.
+        if let Some(store) = &shared.store {
+            config.session_store = Some(Arc::new(RmcpSessions(store.clone())));
+        }
         let owners = SessionOwners::new(sessions.clone());
         let control = Arc::new(FrontControl {
             slots: conn::ConnectionSlots::new(&settings.limits),
@@ -326,10 +332,11 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
         let path = session.req_header().uri.path();
         let claimed = match ex.method {
             Method::SessionContext => rest::session_context_id(path),
+            Method::SessionGet => rest::session_id_of(path),
             _ => ex.session_id.as_deref(),
         };
         if let Some(claimed) = claimed
-            && !self.owners.may_use(claimed, &ex.identity)
+            && self.owners.may_use(claimed, &ex.identity) == Some(false)
         {
             tracing::warn!(
                 identity = ex.identity.as_str(),
@@ -358,7 +365,10 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
         }
         let answer = match ex.method {
             Method::Select => rest::select(snap, &mut ex, &body).await,
-            Method::SessionContext => rest::push_context(&self.shared, session, &body),
+            Method::SessionContext => {
+                rest::push_context(&self.shared, session, &ex.identity, &body).await
+            }
+            Method::SessionGet => rest::session_record(&self.shared, session, &ex.identity).await,
             Method::Health | Method::Metrics => Ok(self.ops_answer(ex.method)),
             _ => Err(ProxyError::NotFound(
                 session.req_header().uri.path().to_string(),
@@ -431,7 +441,15 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
         let parts = session.req_header().as_owned_parts();
         let stream = ex.method == Method::McpStream;
         let mut request = http::Request::from_parts(parts, Full::new(body));
-        let opener = (ex.method == Method::Initialize).then(|| ex.identity.clone());
+        let caller: Arc<str> = Arc::from(ex.identity.as_str());
+        // A new session, or one this process has not seen opened (rmcp restores it from the
+        // store, for its owner only): either way it is the caller's once rmcp accepts it.
+        let opener = (ex.method == Method::Initialize
+            || ex
+                .session_id
+                .as_deref()
+                .is_some_and(|id| self.owners.may_use(id, &ex.identity).is_none()))
+        .then(|| ex.identity.clone());
         let (handoff, mut kept) = if ex.method.handled_by_router() {
             let handoff = HttpHandoff::new(Admitted {
                 ex,
@@ -442,10 +460,15 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
         } else {
             (None, Some(ex))
         };
-        let response = self.mcp.handle(request).await;
+        let session_id = ex_session_id(&request);
+        let response = CALLER.scope(caller, self.mcp.handle(request)).await;
         if let Some(identity) = opener
-            && let Some(id) = response.headers().get("mcp-session-id")
-            && let Ok(id) = id.to_str()
+            && response.status().is_success()
+            && let Some(id) = response
+                .headers()
+                .get("mcp-session-id")
+                .and_then(|id| id.to_str().ok())
+                .or(session_id.as_deref())
         {
             self.owners.opened(id, &identity);
         }
@@ -546,6 +569,7 @@ fn classify(method: &HttpMethod, path: &str, metrics_path: Option<&str>) -> Meth
         (_, "/mcp") => Method::McpOther,
         (&HttpMethod::POST, "/v1/select") => Method::Select,
         (&HttpMethod::POST, p) if rest::session_context_id(p).is_some() => Method::SessionContext,
+        (&HttpMethod::GET, p) if rest::session_id_of(p).is_some() => Method::SessionGet,
         (&HttpMethod::GET, "/health") => Method::Health,
         (&HttpMethod::GET, p)
             if p.strip_prefix(rest::RESOURCE_METADATA_PATH)
@@ -556,6 +580,15 @@ fn classify(method: &HttpMethod, path: &str, metrics_path: Option<&str>) -> Meth
         (&HttpMethod::GET, p) if Some(p) == metrics_path => Method::Metrics,
         _ => Method::Unknown,
     }
+}
+
+/// The `Mcp-Session-Id` a request presents.
+fn ex_session_id<B>(request: &http::Request<B>) -> Option<String> {
+    request
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 fn outcome_of(status: StatusCode) -> Outcome {

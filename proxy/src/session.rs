@@ -9,9 +9,22 @@
     reason = "sampling, roots and logging are deprecated by SEP-2577 but live in every pre-2026-07-28 session, which a gateway must relay"
 )]
 
+mod record;
+pub mod redis;
+pub mod rocks;
+pub mod store;
+#[cfg(test)]
+mod tests;
+
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Instant;
+
+pub use record::{SessionEvent, SessionMeta, SessionRecord, now_ms};
+pub use redis::{RedisSessions, RedisTarget};
+pub use rocks::RocksSessions;
+pub use store::{CALLER, RmcpSessions, SessionStore};
 
 use rmcp::RoleServer;
 use rmcp::service::Peer;
@@ -42,6 +55,20 @@ pub struct SessionState {
     pub grant: parking_lot::Mutex<Option<Arc<crate::policy::Grant>>>,
     /// Cancelled when the session's state is dropped (the session closed).
     pub closed: CancellationToken,
+    /// Set once the state holds what the session store had of it (a restored session's first
+    /// request loads it; a new session has nothing to load).
+    pub hydrated: tokio::sync::OnceCell<()>,
+    /// Events the session store holds for this session (it trims past `max_history`).
+    pub stored_events: AtomicUsize,
+    /// When the store last heard of this session (milliseconds since the epoch).
+    pub touched_ms: AtomicU64,
+    /// Its handshake was the replay of a stored session's (`SessionRestoreMarker`).
+    pub restored: std::sync::atomic::AtomicBool,
+    /// Its first `initialized` notification was handled.
+    pub initialized: std::sync::atomic::AtomicBool,
+    /// With a shared store: the session's version (events recorded by any instance) this state
+    /// reflects.
+    pub version: AtomicU64,
 }
 
 impl Drop for SessionState {
@@ -61,6 +88,9 @@ impl Drop for SessionState {
 pub struct SessionMeter {
     pub active: prometheus::IntGauge,
     pub created: prometheus::IntCounter,
+    /// Sessions continued from the session store (after a restart, or opened on another
+    /// instance).
+    pub restored: prometheus::IntCounter,
     pub duration: prometheus::Histogram,
 }
 
@@ -75,6 +105,7 @@ impl SessionMeter {
         let meter = SessionMeter::unregistered()?;
         registry.register(Box::new(meter.active.clone()))?;
         registry.register(Box::new(meter.created.clone()))?;
+        registry.register(Box::new(meter.restored.clone()))?;
         registry.register(Box::new(meter.duration.clone()))?;
         Ok(meter)
     }
@@ -89,6 +120,10 @@ impl SessionMeter {
                 "ucp_session_created_total",
                 "Client sessions opened (initialize completed)",
             )?,
+            restored: prometheus::IntCounter::new(
+                "ucp_session_restored_total",
+                "Client sessions continued from the session store (after a restart or on another instance)",
+            )?,
             duration: prometheus::Histogram::with_opts(
                 prometheus::HistogramOpts::new(
                     "ucp_session_duration_seconds",
@@ -99,10 +134,15 @@ impl SessionMeter {
         })
     }
 
-    /// Session `state` completed `initialize`: counted from now until it drops.
-    pub fn opened(&self, state: &SessionState) {
+    /// Session `state` completed `initialize` (or was `restored` from the session store):
+    /// counted from now until it drops.
+    pub fn opened(&self, state: &SessionState, restored: bool) {
         if state.opened.set((Instant::now(), self.clone())).is_ok() {
-            self.created.inc();
+            if restored {
+                self.restored.inc();
+            } else {
+                self.created.inc();
+            }
             self.active.inc();
         }
     }
@@ -167,6 +207,99 @@ impl SessionRegistry {
 
     pub fn get(&self, id: &str) -> Option<Arc<SessionState>> {
         self.sessions.lock().get(id).and_then(Weak::upgrade)
+    }
+}
+
+/// How often a session in use is marked seen in the store when it records no event.
+const TOUCH_EVERY_MS: u64 = 60_000;
+
+impl SessionState {
+    /// Fills this state from the store's record of session `id`: once with a store of this
+    /// process (a restored session continues where it was), and again whenever another instance
+    /// recorded something with a shared one. A store error leaves the state as it is (logged).
+    pub async fn hydrate(&self, store: &SessionStore, id: &str) {
+        if self.hydrated.initialized() {
+            let Ok(Some(version)) = store.version(id).await else {
+                return;
+            };
+            if version == self.version.load(Ordering::Relaxed) {
+                return;
+            }
+            self.reload(store, id, Some(version)).await;
+            return;
+        }
+        self.hydrated
+            .get_or_init(|| async {
+                let version = store.version(id).await.ok().flatten();
+                self.reload(store, id, version).await;
+            })
+            .await;
+    }
+
+    async fn reload(&self, store: &SessionStore, id: &str, version: Option<u64>) {
+        match store.load(id).await {
+            Ok(Some(record)) => {
+                self.forget();
+                self.replay(&record.events);
+                self.stored_events
+                    .store(record.events.len(), Ordering::Relaxed);
+                self.touched_ms.store(now_ms(), Ordering::Relaxed);
+                if let Some(version) = version {
+                    self.version.store(version, Ordering::Relaxed);
+                }
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(session = id, %error, "session history not loaded")
+            }
+        }
+    }
+
+    /// Empties the usage memory (before a replay of the whole history).
+    fn forget(&self) {
+        *self.last_search.lock() = None;
+        self.recent_calls.lock().clear();
+        self.context.lock().clear();
+    }
+
+    /// Records `event` for session `id` in the store.
+    pub async fn record(
+        &self,
+        store: &SessionStore,
+        id: &str,
+        event: &SessionEvent,
+    ) -> Result<(), crate::ProxyError> {
+        let stored = self.stored_events.fetch_add(1, Ordering::Relaxed) + 1;
+        let version = store.append(id, event, stored).await?;
+        if stored > store.max_history() + store::TRIM_SLACK {
+            self.stored_events
+                .store(store.max_history(), Ordering::Relaxed);
+        }
+        // Our write moved the version by one; if it moved by more, another instance wrote too and
+        // the next request reloads.
+        if let Some(version) = version {
+            let _ = self.version.compare_exchange(
+                version - 1,
+                version,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            );
+        }
+        self.touched_ms.store(now_ms(), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Marks session `id` seen in the store when it has not been for a while.
+    pub async fn keep_alive(&self, store: &SessionStore, id: &str) {
+        let now = now_ms();
+        let last = self.touched_ms.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < TOUCH_EVERY_MS {
+            return;
+        }
+        self.touched_ms.store(now, Ordering::Relaxed);
+        if let Err(error) = store.touch(id).await {
+            tracing::warn!(session = id, %error, "session not marked seen");
+        }
     }
 }
 

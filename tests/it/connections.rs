@@ -191,7 +191,12 @@ async fn open_connections_are_capped_per_peer_and_overall() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_idle_session_expires() {
-    let gw = gateway("    header_timeout: 10\n", "session:\n  idle_timeout: 1\n");
+    // Without a store: an idle session leaves memory and is gone (with one it comes back until
+    // its TTL: sessions::an_idle_session_comes_back_from_the_store_until_its_ttl).
+    let gw = gateway(
+        "    header_timeout: 10\n",
+        "session:\n  backend: memory\n  idle_timeout: 1\n",
+    );
     let url = gw.mcp_url();
     let (status, headers, body) = post(&url, initialize_body(), &[]).await;
     assert_eq!(status, 200, "{body}");

@@ -159,7 +159,11 @@ fn rss_kib(pid: u32) -> u64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn closed_sessions_give_their_memory_back_and_huge_initialize_params_are_refused() {
-    let gw = GatewayProcess::start(&http_config(&[], ""));
+    // rmcp's in-memory sessions (a session store's write buffer would grow RSS by design).
+    let gw = GatewayProcess::start(&format!(
+        "{}session:\n  backend: memory\n",
+        http_config(&[], "")
+    ));
     let http = reqwest::Client::new();
     let url = gw.mcp_url();
     // 48 KiB of clientInfo per session: a session that stays in memory after it closes shows.

@@ -77,6 +77,19 @@ pub(super) fn server(raw: RawServer, p: &mut Problems, warnings: &mut Vec<String
         }
         out.allowed_hosts = hosts;
     }
+    if let Some(region) = raw.region {
+        let valid = (1..=64).contains(&region.len())
+            && region
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !valid {
+            p.push(
+                "server.region",
+                format!("\"{region}\" must be 1-64 of A-Z a-z 0-9 - _ . (e.g. eu-west-1)"),
+            );
+        }
+        out.region = Some(region);
+    }
     if let Some(allow) = raw.allow_public_without_auth {
         out.allow_public_without_auth = allow;
     }

@@ -244,10 +244,47 @@ impl<S: Stage> ServerHandler for Gateway<S> {
         self.shared.snapshot.load().catalog.tool(name).cloned()
     }
 
+    /// rmcp's own answer, after noting whether this is the replay of a stored session's
+    /// handshake (its restore marker rides the replayed `initialize`).
+    async fn initialize(
+        &self,
+        request: rmcp::model::InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::InitializeResult, McpError> {
+        if context
+            .extensions
+            .get::<rmcp::transport::streamable_http_server::SessionRestoreMarker>()
+            .is_some()
+        {
+            self.session
+                .restored
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        context.peer.set_peer_info(request.clone());
+        self.negotiate_initialize(&request)
+    }
+
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        // A restored session can see two: the replayed one and the client's own, when the
+        // client's `initialized` is what found the session missing.
+        if self
+            .session
+            .initialized
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
+            return;
+        }
         *self.session.peer.lock() = Some(context.peer.clone());
+        // A new session has nothing stored to load.
+        let restored = self
+            .session
+            .restored
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if !restored {
+            let _ = self.session.hydrated.set(());
+        }
         if let Some(meter) = &self.shared.session_meter {
-            meter.opened(&self.session);
+            meter.opened(&self.session, restored);
         }
         if let Some(id) = context
             .extensions

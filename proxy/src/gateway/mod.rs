@@ -22,7 +22,7 @@ use crate::error::ProxyError;
 use crate::exchange::{Exchange, Method, Outcome, Transport};
 use crate::pipeline::Stage;
 use crate::relay::ClientCall;
-use crate::session::{SessionMeter, SessionRegistry, SessionState};
+use crate::session::{SessionEvent, SessionMeter, SessionRegistry, SessionState, SessionStore};
 use crate::snapshot::{Snapshot, SnapshotCell};
 use handoff::{Admitted, HttpHandoff, StdioHandoffs};
 pub use notify::ListsChanged;
@@ -38,6 +38,8 @@ pub struct GatewayShared<S> {
     parked: parked::ParkedCalls,
     /// Where sessions are counted and timed.
     session_meter: Option<SessionMeter>,
+    /// Where HTTP sessions are kept beyond this process (`session.backend`), if anywhere.
+    pub store: Option<Arc<SessionStore>>,
 }
 
 impl<S: Stage> GatewayShared<S> {
@@ -51,6 +53,16 @@ impl<S: Stage> GatewayShared<S> {
         pool: Arc<DownstreamPool>,
         session_meter: Option<SessionMeter>,
     ) -> Arc<Self> {
+        Self::with_store(snapshot, pool, session_meter, None)
+    }
+
+    /// A gateway whose HTTP sessions are kept in `store` as well.
+    pub fn with_store(
+        snapshot: Arc<SnapshotCell<S>>,
+        pool: Arc<DownstreamPool>,
+        session_meter: Option<SessionMeter>,
+        store: Option<Arc<SessionStore>>,
+    ) -> Arc<Self> {
         let (changes, _) = broadcast::channel(16);
         Arc::new(GatewayShared {
             snapshot,
@@ -59,17 +71,56 @@ impl<S: Stage> GatewayShared<S> {
             changes,
             parked: parked::ParkedCalls::default(),
             session_meter,
+            store,
         })
     }
 
-    /// `POST /v1/sessions/{id}/context`: adds context to a live session; false if there is none.
-    pub fn push_context(self: &Arc<Self>, session_id: &str, text: &str) -> bool {
-        let Some(session) = self.sessions.get(session_id) else {
-            return false;
+    /// `POST /v1/sessions/{id}/context`: adds context to a session of `identity`'s, live or
+    /// stored (a stored one reads it when it continues); false if there is none.
+    pub async fn push_context(
+        self: &Arc<Self>,
+        session_id: &str,
+        identity: &str,
+        text: &str,
+    ) -> Result<bool, ProxyError> {
+        let event = SessionEvent::Context {
+            at_ms: crate::session::now_ms(),
+            text: text.to_string(),
         };
-        session.push_context(text);
-        tokio::spawn(notify::refresh_dynamic(self.clone(), session));
-        true
+        if let Some(session) = self.sessions.get(session_id) {
+            if let Some(store) = &self.store {
+                session.hydrate(store, session_id).await;
+                session.record(store, session_id, &event).await?;
+            }
+            session.push_context(text);
+            tokio::spawn(notify::refresh_dynamic(self.clone(), session));
+            return Ok(true);
+        }
+        let Some(store) = &self.store else {
+            return Ok(false);
+        };
+        match store.meta(session_id).await? {
+            Some(meta) if meta.identity == identity => {
+                store.append(session_id, &event, 0).await?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// `GET /v1/sessions/{id}`: the stored record of a session of `identity`'s.
+    pub async fn session_record(
+        &self,
+        session_id: &str,
+        identity: &str,
+    ) -> Result<Option<crate::session::SessionRecord>, ProxyError> {
+        let Some(store) = &self.store else {
+            return Ok(None);
+        };
+        Ok(store
+            .load(session_id)
+            .await?
+            .filter(|record| record.meta.identity == identity))
     }
 
     /// Tells every connected client session which lists changed.
@@ -161,6 +212,10 @@ impl<S: Stage> Gateway<S> {
                 .and_then(|v| v.to_str().ok())
                 .map(Arc::from);
         }
+        if let (Some(store), Some(id)) = (&self.shared.store, &ex.session_id) {
+            self.session.hydrate(store, id).await;
+            self.session.keep_alive(store, id).await;
+        }
         Ok(admitted)
     }
 
@@ -198,7 +253,54 @@ impl<S: Stage> Gateway<S> {
                 message: e.message.to_string(),
             },
         });
+        self.remember(ex).await;
         snap.pipeline.finish(ex).await;
         result
+    }
+
+    /// Records a search or a routed tool call in the session store before the client has its
+    /// answer, so every answer a client saw is in the session's history.
+    async fn remember(&self, ex: &Exchange) {
+        let (Some(store), Some(id)) = (&self.shared.store, &ex.session_id) else {
+            return;
+        };
+        let Some(event) = session_event(ex) else {
+            return;
+        };
+        if let Err(error) = self.session.record(store, id, &event).await {
+            tracing::warn!(session = %id, %error, "session event not stored");
+        }
+    }
+}
+
+/// What a finished exchange adds to its session's history: a search, or a call routed to a server.
+fn session_event(ex: &Exchange) -> Option<SessionEvent> {
+    if ex.method != Method::ToolsCall {
+        return None;
+    }
+    let at_ms = crate::session::now_ms();
+    match &ex.select {
+        Some(work) if work.purpose == crate::exchange::SelectPurpose::Search => {
+            if !ex.outcome.passed() {
+                return None;
+            }
+            let returned = work
+                .answer
+                .as_ref()
+                .map(|s| s.iter().map(|t| t.name.clone()).collect())
+                .unwrap_or_default();
+            Some(SessionEvent::Search {
+                at_ms,
+                query: work.query.clone(),
+                returned,
+            })
+        }
+        _ => Some(SessionEvent::Call {
+            at_ms,
+            tool: ex.target.clone()?,
+            server: ex.server.as_deref()?.to_string(),
+            ok: ex.outcome.passed(),
+            ms: ex.timings.total().as_millis() as u64,
+        }),
     }
 }

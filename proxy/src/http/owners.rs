@@ -50,14 +50,15 @@ impl SessionOwners {
             .insert(id.into(), identity.as_str().into());
     }
 
-    /// Whether `identity` may use session `id`: it opened it, or the gateway never saw it opened
-    /// (rmcp then answers an unknown id with 404 itself).
-    pub(super) fn may_use(&self, id: &str, identity: &Identity) -> bool {
+    /// Whether `identity` may use session `id`: `Some(true)` when it opened it, `Some(false)`
+    /// when another identity did, `None` when this process never saw it opened (rmcp then
+    /// answers 404 itself, or restores it from the session store for its owner only).
+    pub(super) fn may_use(&self, id: &str, identity: &Identity) -> Option<bool> {
         self.owners
             .lock()
             .by_session
             .get(id)
-            .is_none_or(|owner| **owner == *identity.as_str())
+            .map(|owner| **owner == *identity.as_str())
     }
 
     /// Whether `identity` may open one more session: fewer than `max_total` live ones overall and

@@ -1,5 +1,6 @@
-//! The REST endpoints for agent frameworks that see the prompt: `POST /v1/select` and
-//! `POST /v1/sessions/{id}/context`. Both run after admission, like every request.
+//! The REST endpoints for agent frameworks that see the prompt: `POST /v1/select`,
+//! `POST /v1/sessions/{id}/context` and `GET /v1/sessions/{id}`. All run after admission, like
+//! every request.
 
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::Plain;
 use crate::error::ProxyError;
-use crate::exchange::{Exchange, SelectPurpose, SelectWork};
+use crate::exchange::{Exchange, Identity, SelectPurpose, SelectWork};
 use crate::gateway::GatewayShared;
 use crate::pipeline::Stage;
 use crate::snapshot::Snapshot;
@@ -56,21 +57,40 @@ pub(super) async fn select<S: Stage>(
 }
 
 /// `POST /v1/sessions/{id}/context {"context": "..."}`: context for a session's dynamic tools.
-pub(super) fn push_context<S: Stage>(
+pub(super) async fn push_context<S: Stage>(
     shared: &Arc<GatewayShared<S>>,
     session: &ServerSession,
+    identity: &Identity,
     body: &[u8],
 ) -> Result<Plain, ProxyError> {
     let path = session.req_header().uri.path();
     let id = session_context_id(path).ok_or_else(|| ProxyError::NotFound(path.to_string()))?;
     let (text, _) = context_of(body)?;
-    if shared.push_context(id, &text) {
+    if shared.push_context(id, identity.as_str(), &text).await? {
         Ok(Plain::json(
             StatusCode::OK,
             &json!({"session": id, "accepted": true}),
         ))
     } else {
         Err(ProxyError::NotFound(format!("no live session {id}")))
+    }
+}
+
+/// `GET /v1/sessions/{id}`: what the session store keeps of one of the caller's sessions.
+pub(super) async fn session_record<S: Stage>(
+    shared: &Arc<GatewayShared<S>>,
+    session: &ServerSession,
+    identity: &Identity,
+) -> Result<Plain, ProxyError> {
+    let path = session.req_header().uri.path();
+    let id = session_id_of(path).ok_or_else(|| ProxyError::NotFound(path.to_string()))?;
+    match shared.session_record(id, identity.as_str()).await? {
+        Some(record) => {
+            let mut body = json!(record);
+            body["live"] = json!(shared.sessions.get(id).is_some());
+            Ok(Plain::json(StatusCode::OK, &body))
+        }
+        None => Err(ProxyError::NotFound(format!("no stored session {id}"))),
     }
 }
 
@@ -97,6 +117,12 @@ pub(super) fn resource_metadata(auth: &ucp_config::AuthConfig) -> Plain {
         body["scopes_supported"] = json!(oauth2.scopes_supported);
     }
     Plain::json(StatusCode::OK, &body)
+}
+
+/// The `{id}` of `/v1/sessions/{id}`: one non-empty path segment.
+pub(super) fn session_id_of(path: &str) -> Option<&str> {
+    let id = path.strip_prefix("/v1/sessions/")?;
+    (!id.is_empty() && !id.contains('/')).then_some(id)
 }
 
 /// The `{id}` of `/v1/sessions/{id}/context`: one non-empty path segment.

@@ -64,7 +64,9 @@ pub(super) async fn write_error(
     error: &ProxyError,
 ) {
     let (content_type, body) = match method {
-        Method::Select | Method::SessionContext => ("application/json", error.rest_body()),
+        Method::Select | Method::SessionContext | Method::SessionGet => {
+            ("application/json", error.rest_body())
+        }
         Method::Health | Method::Metrics | Method::Unknown => {
             ("text/plain; charset=utf-8", error.to_string().into_bytes())
         }

@@ -2,11 +2,15 @@
 
 pub mod client;
 pub mod process;
+pub mod raw;
+pub mod services;
 
 use std::path::PathBuf;
 
 pub use client::*;
 pub use process::*;
+pub use raw::*;
+pub use services::*;
 
 /// `$UCP_HOME` as scripts/setup.sh uses it.
 pub fn ucp_home() -> PathBuf {

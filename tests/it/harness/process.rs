@@ -30,7 +30,7 @@ impl GatewayProcess {
 
     fn start_with(dir: tempfile::TempDir, config: &str, vars: &[(&str, &str)]) -> GatewayProcess {
         let path = dir.path().join("ucp_config.yaml");
-        let config = config.replace("{dir}", &dir.path().display().to_string());
+        let config = own_session_store(config).replace("{dir}", &dir.path().display().to_string());
         std::fs::write(&path, config).expect("write config");
         let mut command = Command::new(env!("CARGO_BIN_EXE_ucp"));
         command
@@ -38,6 +38,24 @@ impl GatewayProcess {
             .arg(&path)
             .envs(vars.iter().copied());
         Self::spawn(command, dir)
+    }
+
+    /// `start` inside network namespace `ns` (`ip netns exec`); `addr` is then the namespace's
+    /// `ns_ip` with the port the gateway printed.
+    pub fn start_in_netns(ns: &super::NetNs, config: &str) -> GatewayProcess {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ucp_config.yaml");
+        let config = own_session_store(config).replace("{dir}", &dir.path().display().to_string());
+        std::fs::write(&path, config).expect("write config");
+        let mut command = Command::new("ip");
+        command
+            .args(["netns", "exec", &ns.name])
+            .arg(env!("CARGO_BIN_EXE_ucp"))
+            .args(["serve", "-c"])
+            .arg(&path);
+        let mut gw = Self::spawn(command, dir);
+        gw.addr = SocketAddr::new(ns.ns_ip.parse().expect("ns ip"), gw.addr.port());
+        gw
     }
 
     /// `start` with extra variables in the gateway's environment.
@@ -120,6 +138,31 @@ impl GatewayProcess {
             .into_iter()
             .find(|pid| cmdline(*pid).contains(needle))
     }
+}
+
+/// `config` with its session store in the gateway's temp dir unless its `session:` section names
+/// one: tests run in parallel, and one session directory admits one gateway at a time.
+pub fn own_session_store(config: &str) -> String {
+    let line = "  persist_dir: \"{dir}/sessions\"\n";
+    let Some(at) = config
+        .find("\nsession:\n")
+        .map(|at| at + 1)
+        .or_else(|| config.starts_with("session:\n").then_some(0))
+    else {
+        let sep = if config.ends_with('\n') { "" } else { "\n" };
+        return format!("{config}{sep}session:\n{line}");
+    };
+    let body = at + "session:\n".len();
+    let section_end = body
+        + config[body..]
+            .split_inclusive('\n')
+            .take_while(|l| l.starts_with(' ') || l.trim().is_empty())
+            .map(str::len)
+            .sum::<usize>();
+    if config[body..section_end].contains("persist_dir:") {
+        return config.to_string();
+    }
+    format!("{}{line}{}", &config[..body], &config[body..])
 }
 
 impl Drop for GatewayProcess {

@@ -1,0 +1,203 @@
+//! Real infrastructure for multi-instance tests, as child processes in a temp dir: `redis-server`
+//! and an nginx load balancer (both from Debian, installed by scripts/setup.sh), killed on drop.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::{free_port, wait_for_port};
+
+/// A `redis-server` on a loopback port, persisting nothing.
+pub struct RedisServer {
+    pub port: u16,
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    pub fn start() -> RedisServer {
+        Self::start_on(free_port(), tempfile::tempdir().expect("tempdir"))
+    }
+
+    /// A server that also listens on `addresses` (e.g. the host side of network namespaces).
+    pub fn start_bound(addresses: &[&str]) -> RedisServer {
+        let port = free_port();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let child = Command::new("redis-server")
+            .arg("--bind")
+            .args(std::iter::once("127.0.0.1").chain(addresses.iter().copied()))
+            .args(["--port", &port.to_string(), "--protected-mode", "no"])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server (scripts/setup.sh installs it)");
+        wait_for_port(port, Duration::from_secs(10));
+        RedisServer { port, child, dir }
+    }
+
+    fn start_on(port: u16, dir: tempfile::TempDir) -> RedisServer {
+        let child = spawn_redis(port, dir.path());
+        wait_for_port(port, Duration::from_secs(10));
+        RedisServer { port, child, dir }
+    }
+
+    /// Stops the server (its data goes with it).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts a new, empty server on the same port.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = spawn_redis(self.port, self.dir.path());
+        wait_for_port(self.port, Duration::from_secs(10));
+    }
+}
+
+fn spawn_redis(port: u16, dir: &Path) -> Child {
+    Command::new("redis-server")
+        .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+        .arg("--dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server (scripts/setup.sh installs it)")
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A network namespace (a test host of its own) joined to this one by a veth pair: this side
+/// `10.231.N.1`, the namespace's side `10.231.N.2`. Removed on drop.
+pub struct NetNs {
+    pub name: String,
+    pub host_ip: String,
+    pub ns_ip: String,
+    host_link: String,
+}
+
+impl NetNs {
+    pub fn create(n: u8) -> NetNs {
+        let name = format!("ucp-test-{n}");
+        let (host_link, ns_link) = (format!("ucpvh{n}"), format!("ucpvn{n}"));
+        let (host_ip, ns_ip) = (format!("10.231.{n}.1"), format!("10.231.{n}.2"));
+        // Left over from a run that was killed: start clean.
+        let _ = Command::new("ip").args(["netns", "del", &name]).status();
+        let _ = Command::new("ip")
+            .args(["link", "del", &host_link])
+            .status();
+        let ip = |args: &[&str]| {
+            let status = Command::new("ip")
+                .args(args)
+                .status()
+                .expect("ip (iproute2)");
+            assert!(status.success(), "ip {}", args.join(" "));
+        };
+        let in_ns = |args: &[&str]| {
+            let mut all = vec!["netns", "exec", name.as_str(), "ip"];
+            all.extend_from_slice(args);
+            ip(&all);
+        };
+        ip(&["netns", "add", &name]);
+        ip(&[
+            "link", "add", &host_link, "type", "veth", "peer", "name", &ns_link,
+        ]);
+        ip(&["link", "set", &ns_link, "netns", &name]);
+        ip(&["addr", "add", &format!("{host_ip}/24"), "dev", &host_link]);
+        ip(&["link", "set", &host_link, "up"]);
+        in_ns(&["addr", "add", &format!("{ns_ip}/24"), "dev", &ns_link]);
+        in_ns(&["link", "set", &ns_link, "up"]);
+        in_ns(&["link", "set", "lo", "up"]);
+        in_ns(&["route", "add", "default", "via", &host_ip]);
+        NetNs {
+            name,
+            host_ip,
+            ns_ip,
+            host_link,
+        }
+    }
+}
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.host_link])
+            .status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// nginx balancing round robin, without affinity, over `upstreams`.
+pub struct Nginx {
+    pub port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    pub fn start(upstreams: &[SocketAddr]) -> Nginx {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let conf = dir.path().join("nginx.conf");
+        std::fs::write(&conf, nginx_conf(dir.path(), port, upstreams)).expect("nginx.conf");
+        let child = Command::new("nginx")
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx (scripts/setup.sh installs it)");
+        wait_for_port(port, Duration::from_secs(10));
+        Nginx {
+            port,
+            child,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One foreground nginx process (no master), round robin with no affinity, unbuffered for SSE.
+fn nginx_conf(dir: &Path, port: u16, upstreams: &[SocketAddr]) -> String {
+    let dir = dir.display();
+    let servers: String = upstreams
+        .iter()
+        .map(|a| format!("    server {a};\n"))
+        .collect();
+    format!(
+        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {dir}/nginx.pid;\n\
+         error_log {dir}/error.log;\nevents {{ worker_connections 256; }}\nhttp {{\n\
+         access_log off;\n  client_body_temp_path {dir}/body;\n  proxy_temp_path {dir}/proxy;\n\
+         fastcgi_temp_path {dir}/fastcgi;\n  uwsgi_temp_path {dir}/uwsgi;\n  scgi_temp_path {dir}/scgi;\n\
+         upstream ucp {{\n{servers}  }}\n  server {{\n    listen 127.0.0.1:{port};\n\
+         location / {{\n      proxy_pass http://ucp;\n      proxy_http_version 1.1;\n\
+         proxy_set_header Connection \"\";\n      proxy_set_header Host $host;\n\
+         proxy_buffering off;\n      proxy_read_timeout 300s;\n    }}\n  }}\n}}\n"
+    )
+}

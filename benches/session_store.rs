@@ -122,8 +122,6 @@ fn session_stores(c: &mut Criterion) {
         db: 0,
         password: None,
         pool_size: 1,
-        tls: false,
-        ca_path: None,
     };
     let redis =
         rt.block_on(async { SessionStore::redis(RedisSessions::new(&target).unwrap(), 100, ttl) });

@@ -59,8 +59,6 @@ pub fn redis_target(config: &Config) -> RedisTarget {
         db: redis.db,
         password: redis.password.clone(),
         pool_size: redis.pool_size,
-        tls: false,
-        ca_path: None,
     }
 }
 

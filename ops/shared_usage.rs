@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use ucp_filters::{SelectionCache, Usage, UsageShare};
 use ucp_proxy::session::RedisTarget;
 
@@ -73,29 +73,8 @@ impl RedisUsage {
         usage: Arc<Usage>,
         cache: Arc<SelectionCache>,
     ) -> Result<(), String> {
-        let addr = if target.tls {
-            redis::ConnectionAddr::TcpTls {
-                host: target.host.clone(),
-                port: target.port,
-                insecure: false,
-                tls_params: None,
-            }
-        } else {
-            redis::ConnectionAddr::Tcp(target.host.clone(), target.port)
-        };
-        let mut settings = redis::RedisConnectionInfo::default().set_db(target.db);
-        if let Some(password) = &target.password {
-            settings = settings.set_password(password);
-        }
-        let info = redis::IntoConnectionInfo::into_connection_info(addr)
-            .map_err(|e| format!("session.redis: {e}"))?
-            .set_redis_settings(settings);
-        let client = redis::Client::open(info).map_err(|e| format!("session.redis: {e}"))?;
-        let config = ConnectionManagerConfig::new()
-            .set_response_timeout(Some(Duration::from_millis(500)))
-            .set_connection_timeout(Some(Duration::from_millis(500)))
-            .set_number_of_retries(1);
-        let conn = ConnectionManager::new_lazy_with_config(client, config)
+        let conn = target
+            .connection()
             .map_err(|e| format!("session.redis: {e}"))?;
         let share = Arc::new(RedisUsage {
             conn: conn.clone(),

@@ -40,20 +40,9 @@ fn verify(config: &Path) -> Value {
 
 /// The learned score `/v1/select` gives `tool` for `query` (as alice).
 async fn learned(gw: &GatewayProcess, query: &str, tool: &str) -> f64 {
-    let (status, _, body) = post(
-        &gw.url("/v1/select"),
-        json!({"context": query, "k": 10}).to_string(),
-        &[("x-api-key", ALICE)],
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let body: Value = serde_json::from_str(&body).unwrap();
-    body["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == tool)
-        .map_or(0.0, |t| t["scores"]["learned"].as_f64().unwrap_or(0.0))
+    learned_score(&gw.url(""), ALICE, query, tool)
+        .await
+        .expect("/v1/select answers")
 }
 
 fn stop(gw: &mut GatewayProcess) {

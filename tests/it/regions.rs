@@ -52,12 +52,7 @@ async fn two_regions_in_two_network_namespaces_share_one_redis() {
             health["components"]["session_manager"], "healthy",
             "{health}"
         );
-        let metrics = reqwest::get(gw.url("/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = metrics_text(gw).await;
         assert!(
             metrics.contains(&format!("ucp_tool_zoo_tools_total{{region=\"{region}\"}}")),
             "every metric carries the region"

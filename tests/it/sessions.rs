@@ -144,12 +144,7 @@ async fn a_session_continues_after_kill_9_and_a_restart_for_its_owner_only() {
         2,
         "the history spans the restart: {kinds:?}"
     );
-    let metrics = reqwest::get(second.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&second).await;
     assert!(
         metrics.contains("ucp_session_restored_total 1"),
         "restored once (bob's attempt does not count)"

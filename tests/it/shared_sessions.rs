@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::harness::*;
 use crate::sessions::{ALICE, BOB, event_kinds};
@@ -24,35 +24,18 @@ fn instance_config(redis_port: u16) -> String {
 }
 
 async fn metric(gw: &GatewayProcess, name: &str) -> f64 {
-    let text = reqwest::get(gw.url("/metrics"))
+    metrics_text(gw)
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
+        .lines()
         .filter(|l| l.starts_with(name))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
 
 async fn learned(base: &str, query: &str, tool: &str) -> f64 {
-    let (status, _, body) = post(
-        &format!("{base}/v1/select"),
-        json!({"context": query, "k": 10}).to_string(),
-        &[("x-api-key", ALICE)],
-    )
-    .await;
-    if status != 200 {
-        return -1.0;
-    }
-    let body: Value = serde_json::from_str(&body).unwrap();
-    body["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == tool)
-        .map_or(0.0, |t| t["scores"]["learned"].as_f64().unwrap_or(0.0))
+    learned_score(base, ALICE, query, tool)
+        .await
+        .unwrap_or(-1.0)
 }
 
 /// Searches until both instances' indexes answer.

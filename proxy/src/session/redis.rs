@@ -19,7 +19,7 @@ use super::record::{SessionEvent, SessionMeta, SessionRecord};
 
 const SESSIONS: &str = "ucp:sessions";
 
-/// Where to reach Redis.
+/// Where to reach Redis (`session.redis`).
 #[derive(Debug, Clone)]
 pub struct RedisTarget {
     pub host: String,
@@ -27,15 +27,34 @@ pub struct RedisTarget {
     pub db: i64,
     pub password: Option<String>,
     pub pool_size: usize,
-    /// TLS (`rediss://`), with the system's trust store or this CA file.
-    pub tls: bool,
-    pub ca_path: Option<std::path::PathBuf>,
 }
+
+/// A Redis command that does not answer within this fails (Redis is away or overloaded): requests
+/// go on without the store rather than wait.
+const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 
 impl RedisTarget {
     pub fn describe(&self) -> String {
-        let scheme = if self.tls { "rediss" } else { "redis" };
-        format!("{scheme}://{}:{}/{}", self.host, self.port, self.db)
+        format!("redis://{}:{}/{}", self.host, self.port, self.db)
+    }
+
+    /// An auto-reconnecting multiplexed connection, opened on first use, whose commands time out
+    /// after 500 ms (the session store and the shared usage both use these).
+    pub fn connection(&self) -> RedisResult<ConnectionManager> {
+        let mut settings = redis::RedisConnectionInfo::default().set_db(self.db);
+        if let Some(password) = &self.password {
+            settings = settings.set_password(password);
+        }
+        let info = redis::ConnectionAddr::Tcp(self.host.clone(), self.port)
+            .into_connection_info()?
+            .set_redis_settings(settings);
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        ConnectionManager::new_lazy_with_config(redis::Client::open(info)?, config)
     }
 }
 
@@ -45,55 +64,11 @@ pub struct RedisSessions {
     target: String,
 }
 
-/// A Redis command that does not answer within this fails (Redis is away or overloaded): requests
-/// go on without the store rather than wait.
-const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
-const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
-
 impl RedisSessions {
     /// The connections (not opened yet: each opens on first use and reopens after a failure).
     pub fn new(target: &RedisTarget) -> RedisResult<RedisSessions> {
-        let addr = if target.tls {
-            redis::ConnectionAddr::TcpTls {
-                host: target.host.clone(),
-                port: target.port,
-                insecure: false,
-                tls_params: None,
-            }
-        } else {
-            redis::ConnectionAddr::Tcp(target.host.clone(), target.port)
-        };
-        let mut settings = redis::RedisConnectionInfo::default().set_db(target.db);
-        if let Some(password) = &target.password {
-            settings = settings.set_password(password);
-        }
-        let info = addr.into_connection_info()?.set_redis_settings(settings);
-        let client = match &target.ca_path {
-            Some(ca) if target.tls => {
-                let root_cert = std::fs::read(ca).map_err(|e| {
-                    redis::RedisError::from((
-                        redis::ErrorKind::Io,
-                        "cannot read the Redis CA file",
-                        format!("{}: {e}", ca.display()),
-                    ))
-                })?;
-                redis::Client::build_with_tls(
-                    info,
-                    redis::TlsCertificates {
-                        client_tls: None,
-                        root_cert: Some(root_cert),
-                    },
-                )?
-            }
-            _ => redis::Client::open(info)?,
-        };
-        let config = ConnectionManagerConfig::new()
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
         let pool = (0..target.pool_size.max(1))
-            .map(|_| ConnectionManager::new_lazy_with_config(client.clone(), config.clone()))
+            .map(|_| target.connection())
             .collect::<RedisResult<Vec<_>>>()?;
         Ok(RedisSessions {
             pool,

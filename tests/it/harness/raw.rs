@@ -5,6 +5,40 @@ use serde_json::{Value, json};
 
 use super::{GatewayProcess, initialize_body, messages, post};
 
+/// `POST {base}/v1/select` as the holder of API key `key`: the tools, best first (each with its
+/// `scores`); `None` when the gateway does not answer 200.
+pub async fn select_as(base: &str, key: &str, query: &str) -> Option<Vec<Value>> {
+    let (status, _, body) = post(
+        &format!("{base}/v1/select"),
+        json!({"context": query, "k": 10}).to_string(),
+        &[("x-api-key", key)],
+    )
+    .await;
+    let body: Value = serde_json::from_str(&body).ok().filter(|_| status == 200)?;
+    body["tools"].as_array().cloned()
+}
+
+/// The learned score `/v1/select` gives `tool` for `query` (0 when it is not ranked).
+pub async fn learned_score(base: &str, key: &str, query: &str, tool: &str) -> Option<f64> {
+    let tools = select_as(base, key, query).await?;
+    Some(
+        tools
+            .iter()
+            .find(|t| t["name"] == tool)
+            .map_or(0.0, |t| t["scores"]["learned"].as_f64().unwrap_or(0.0)),
+    )
+}
+
+/// The text a gateway serves at `/metrics`.
+pub async fn metrics_text(gw: &GatewayProcess) -> String {
+    reqwest::get(gw.url("/metrics"))
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics text")
+}
+
 /// A raw Streamable HTTP client of one session, with an API key.
 #[derive(Clone)]
 pub struct RawSession {
@@ -85,9 +119,11 @@ impl RawSession {
         let response = request.send().await.ok()?;
         let status = response.status().as_u16();
         let text = response.text().await.ok()?;
+        // No JSON-RPC answer (a proxy's error page): the text, to show.
         let answer = messages(&text)
             .into_iter()
-            .find(|m| m.get("id").is_some())?;
+            .find(|m| m.get("id").is_some())
+            .unwrap_or(Value::String(text));
         Some((status, answer))
     }
 

@@ -184,11 +184,14 @@ impl Drop for Nginx {
 }
 
 /// One foreground nginx process (no master), round robin with no affinity, unbuffered for SSE.
+/// `max_fails=0`: an instance that refused a connection is not benched for `fail_timeout` (10 s by
+/// default), so replacing the instances one after the other never leaves nginx with "no live
+/// upstreams"; a refused connection is retried on the other instance, even for a POST.
 fn nginx_conf(dir: &Path, port: u16, upstreams: &[SocketAddr]) -> String {
     let dir = dir.display();
     let servers: String = upstreams
         .iter()
-        .map(|a| format!("    server {a};\n"))
+        .map(|a| format!("    server {a} max_fails=0;\n"))
         .collect();
     format!(
         "daemon off;\nmaster_process off;\nworker_processes 1;\npid {dir}/nginx.pid;\n\

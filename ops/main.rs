@@ -83,27 +83,7 @@ enum Command {
     ConfigSchema,
     /// Ask a running gateway for /health and /metrics and print a summary. Exit code 0: healthy,
     /// 1: degraded or draining, 2: unreachable.
-    Status {
-        /// The gateway's base URL.
-        #[arg(long, default_value = "http://127.0.0.1:8765")]
-        url: String,
-        /// The metrics URL, when not URL/metrics (e.g. with server.metrics.port).
-        #[arg(long)]
-        metrics_url: Option<String>,
-        /// Environment variable holding an API key or token, sent as `Authorization: Bearer`.
-        #[arg(long, value_name = "VAR")]
-        api_key_env: Option<String>,
-        /// PEM file of a private CA that signed an https gateway's certificate.
-        #[arg(long, value_name = "FILE")]
-        cacert: Option<PathBuf>,
-        /// Sample /metrics twice SECS apart and print per-second rates (default: one sample,
-        /// counts and averages since start).
-        #[arg(long, value_name = "SECS")]
-        sample: Option<f64>,
-        /// Seconds to wait for each answer.
-        #[arg(long, default_value_t = 5.0)]
-        timeout: f64,
-    },
+    Status(status::StatusArgs),
     /// Copy the gateway's state (tool store with learned usage, session store) and its config
     /// into a new directory; works while the gateway serves.
     Backup {
@@ -217,21 +197,7 @@ fn main() -> ExitCode {
             force,
         } => import_claude::main(&file, output.as_deref(), force),
         Command::ConfigSchema => config_schema(),
-        Command::Status {
-            url,
-            metrics_url,
-            api_key_env,
-            cacert,
-            sample,
-            timeout,
-        } => status::main(status::StatusArgs {
-            url,
-            metrics_url,
-            api_key_env,
-            cacert,
-            sample,
-            timeout,
-        }),
+        Command::Status(args) => status::main(args),
         Command::Index { config } => index_cli::index(config.as_deref()),
         Command::Search { query, config, k } => index_cli::search(config.as_deref(), &query, k),
         Command::Eval {

@@ -4,16 +4,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ucp_config::{Config, ServerTransport, SessionBackend};
+use ucp_config::{Config, SessionBackend};
 use ucp_proxy::session::{RedisSessions, RedisTarget, RocksSessions, SessionStore};
 
-/// Opens the configured store. `None` with the memory backend and with stdio (a stdio client has
-/// no session id to come back with). A RocksDB store that does not open stops the start: sessions
+/// Opens the configured store. `None` with the memory backend and when serving stdio (a stdio
+/// client has no session id to come back with; `stdio` is what `serve` decided to speak). A RocksDB store that does not open stops the start: sessions
 /// that silently stopped surviving restarts would be found out only at the next restart. Redis is
 /// connected lazily: while it is away the gateway serves (degraded) and reconnects by itself.
 pub fn open(config: &Config, stdio: bool) -> Result<Option<Arc<SessionStore>>, String> {
     let session = &config.session;
-    if stdio || config.server.transport == ServerTransport::Stdio {
+    if stdio {
         return Ok(None);
     }
     match session.backend {

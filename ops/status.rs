@@ -10,17 +10,26 @@ use std::time::Duration;
 use prometheus_parse::Scrape;
 use serde_json::Value;
 
+#[derive(clap::Args)]
 pub struct StatusArgs {
-    /// The gateway's base URL (`http://127.0.0.1:8765`; a trailing `/mcp` is dropped).
+    /// The gateway's base URL (a trailing `/mcp` is dropped).
+    #[arg(long, default_value = "http://127.0.0.1:8765")]
     pub url: String,
-    /// Where `/metrics` is when it is not `{url}/metrics` (`server.metrics.port` or `path`).
+    /// The metrics URL, when not URL/metrics (e.g. with server.metrics.port).
+    #[arg(long)]
     pub metrics_url: Option<String>,
-    /// The variable holding a key or token, sent as `Authorization: Bearer`.
+    /// Environment variable holding an API key or token, sent as `Authorization: Bearer`.
+    #[arg(long, value_name = "VAR")]
     pub api_key_env: Option<String>,
-    /// PEM file of the CA that signed an `https` gateway's certificate (besides the system ones).
+    /// PEM file of a private CA that signed an https gateway's certificate.
+    #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
-    /// Seconds between two `/metrics` samples for per-second rates; none: one sample.
+    /// Sample /metrics twice SECS apart and print per-second rates (default: one sample,
+    /// counts and averages since start).
+    #[arg(long, value_name = "SECS")]
     pub sample: Option<f64>,
+    /// Seconds to wait for each answer.
+    #[arg(long, default_value_t = 5.0)]
     pub timeout: f64,
 }
 

@@ -335,9 +335,10 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
             Method::SessionGet => rest::session_id_of(path),
             _ => ex.session_id.as_deref(),
         };
-        if let Some(claimed) = claimed
-            && self.owners.may_use(claimed, &ex.identity) == Some(false)
-        {
+        // `None`: this process never saw the session opened (rmcp answers 404, or restores it
+        // from the session store for its owner).
+        let owned = claimed.map(|claimed| self.owners.may_use(claimed, &ex.identity));
+        if owned == Some(Some(false)) {
             tracing::warn!(
                 identity = ex.identity.as_str(),
                 "a session id presented by an identity that did not open it"
@@ -361,7 +362,10 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
                 .await;
         }
         if is_mcp {
-            return self.to_rmcp(session, snap, ex, body, shutdown).await;
+            let unseen = owned == Some(None);
+            return self
+                .to_rmcp(session, snap, ex, body, unseen, shutdown)
+                .await;
         }
         let answer = match ex.method {
             Method::Select => rest::select(snap, &mut ex, &body).await,
@@ -436,20 +440,17 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
         snap: &Arc<Snapshot<S>>,
         ex: Exchange,
         body: Bytes,
+        unseen: bool,
         shutdown: &ShutdownWatch,
     ) -> Option<Exchange> {
         let parts = session.req_header().as_owned_parts();
         let stream = ex.method == Method::McpStream;
         let mut request = http::Request::from_parts(parts, Full::new(body));
-        let caller: Arc<str> = Arc::from(ex.identity.as_str());
+        let caller = ex.identity.clone();
         // A new session, or one this process has not seen opened (rmcp restores it from the
         // store, for its owner only): either way it is the caller's once rmcp accepts it.
-        let opener = (ex.method == Method::Initialize
-            || ex
-                .session_id
-                .as_deref()
-                .is_some_and(|id| self.owners.may_use(id, &ex.identity).is_none()))
-        .then(|| ex.identity.clone());
+        let opener = (ex.method == Method::Initialize || unseen)
+            .then(|| (ex.identity.clone(), ex.session_id.clone()));
         let (handoff, mut kept) = if ex.method.handled_by_router() {
             let handoff = HttpHandoff::new(Admitted {
                 ex,
@@ -460,15 +461,14 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
         } else {
             (None, Some(ex))
         };
-        let session_id = ex_session_id(&request);
         let response = CALLER.scope(caller, self.mcp.handle(request)).await;
-        if let Some(identity) = opener
+        if let Some((identity, presented)) = opener
             && response.status().is_success()
             && let Some(id) = response
                 .headers()
                 .get("mcp-session-id")
                 .and_then(|id| id.to_str().ok())
-                .or(session_id.as_deref())
+                .or(presented.as_deref())
         {
             self.owners.opened(id, &identity);
         }
@@ -580,15 +580,6 @@ fn classify(method: &HttpMethod, path: &str, metrics_path: Option<&str>) -> Meth
         (&HttpMethod::GET, p) if Some(p) == metrics_path => Method::Metrics,
         _ => Method::Unknown,
     }
-}
-
-/// The `Mcp-Session-Id` a request presents.
-fn ex_session_id<B>(request: &http::Request<B>) -> Option<String> {
-    request
-        .headers()
-        .get("mcp-session-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
 }
 
 fn outcome_of(status: StatusCode) -> Outcome {

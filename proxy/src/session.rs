@@ -270,14 +270,11 @@ impl SessionState {
         event: &SessionEvent,
     ) -> Result<(), crate::ProxyError> {
         let stored = self.stored_events.fetch_add(1, Ordering::Relaxed) + 1;
-        let version = store.append(id, event, stored).await?;
-        if stored > store.max_history() + store::TRIM_SLACK {
-            self.stored_events
-                .store(store.max_history(), Ordering::Relaxed);
-        }
+        let appended = store.append(id, event, stored).await?;
+        self.stored_events.store(appended.stored, Ordering::Relaxed);
         // Our write moved the version by one; if it moved by more, another instance wrote too and
         // the next request reloads.
-        if let Some(version) = version {
+        if let Some(version) = appended.version {
             let _ = self.version.compare_exchange(
                 version - 1,
                 version,

@@ -5,7 +5,7 @@
 //! last activity in ms), `ucp:session:{id}:events` a list of [`SessionEvent`]s as JSON (oldest
 //! first, trimmed to `max_history` on every append; the hash's `n` counts them all, so an instance
 //! sees that another one wrote), `ucp:sessions` a sorted set of ids by last
-//! activity (counts, sweeps). Redis expires a session's keys `ttl` after its last activity; every
+//! activity (sweeps). Redis expires a session's keys `ttl` after its last activity; every
 //! write is one `MULTI`/`EXEC`. Connections are `pool_size` auto-reconnecting multiplexed
 //! connections, opened lazily, so the gateway starts (degraded) while Redis is away.
 
@@ -223,10 +223,6 @@ impl RedisSessions {
         self.conn()
             .zrembyscore(SESSIONS, "-inf", format!("({cutoff_ms}"))
             .await
-    }
-
-    pub async fn count(&self) -> RedisResult<usize> {
-        self.conn().zcard(SESSIONS).await
     }
 }
 

@@ -7,7 +7,7 @@
 //! session). Every write goes through the write-ahead log before it returns, so a write that was
 //! acknowledged survives the process being killed; RocksDB replays the log when it opens.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch};
@@ -22,7 +22,6 @@ const WRITE_BUFFER_BYTES: usize = 4 << 20;
 
 pub struct RocksSessions {
     db: DB,
-    path: PathBuf,
     /// The last event sequence handed out (microseconds since the epoch, bumped on ties).
     sequence: AtomicU64,
 }
@@ -47,13 +46,8 @@ impl RocksSessions {
         let db = DB::open_cf_descriptors(&options, path, families)?;
         Ok(RocksSessions {
             db,
-            path: path.to_path_buf(),
             sequence: AtomicU64::new(0),
         })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     pub fn db(&self) -> &DB {

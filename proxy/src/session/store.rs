@@ -7,6 +7,7 @@
 //! it, and restored only for that identity (anyone else gets the same 404 as for an unknown id).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rmcp::transport::streamable_http_server::session::store::{
@@ -17,10 +18,11 @@ use super::record::{SessionEvent, SessionMeta, SessionRecord, now_ms};
 use super::redis::RedisSessions;
 use super::rocks::RocksSessions;
 use crate::error::ProxyError;
+use crate::exchange::Identity;
 
 tokio::task_local! {
     /// The identity of the request the HTTP front is handing to rmcp.
-    pub static CALLER: Arc<str>;
+    pub static CALLER: Identity;
 }
 
 /// The longest session id the store looks up (rmcp's are UUIDs); a longer one is unknown.
@@ -33,6 +35,8 @@ pub struct SessionStore {
     ttl: Duration,
     /// The last operation's failure, cleared by the next success: `/health` shows it.
     failing: parking_lot::Mutex<Option<String>>,
+    /// Whether `failing` holds one: a success reads only this, locking nothing.
+    is_failing: AtomicBool,
 }
 
 enum Backend {
@@ -47,7 +51,7 @@ macro_rules! on_backend {
             Backend::Rocks($db) => $rocks.map_err(|e: rocksdb::Error| e.to_string()),
             Backend::Redis($db) => $redis
                 .await
-                .map_err(|e: ::redis::RedisError| format!("redis {}: {e}", $db.target())),
+                .map_err(|e: ::redis::RedisError| redis_failed($db, e)),
         };
         $self.noted(result)
     }};
@@ -68,6 +72,7 @@ impl SessionStore {
             max_history,
             ttl,
             failing: parking_lot::Mutex::new(None),
+            is_failing: AtomicBool::new(false),
         }
     }
 
@@ -96,16 +101,19 @@ impl SessionStore {
     }
 
     fn noted<T>(&self, result: Result<T, String>) -> Result<T, ProxyError> {
-        let mut failing = self.failing.lock();
         match result {
             Ok(value) => {
-                if let Some(was) = failing.take() {
-                    drop(failing);
-                    tracing::info!(backend = self.backend_name(), was, "session store is back");
+                if self.is_failing.load(Ordering::Acquire) {
+                    let was = self.failing.lock().take();
+                    self.is_failing.store(false, Ordering::Release);
+                    if let Some(was) = was {
+                        tracing::info!(backend = self.backend_name(), was, "session store is back");
+                    }
                 }
                 Ok(value)
             }
             Err(error) => {
+                let mut failing = self.failing.lock();
                 if failing.is_none() {
                     tracing::warn!(
                         backend = self.backend_name(),
@@ -114,6 +122,7 @@ impl SessionStore {
                     );
                 }
                 *failing = Some(error.clone());
+                self.is_failing.store(true, Ordering::Release);
                 Err(ProxyError::SessionStore(error))
             }
         }
@@ -160,24 +169,27 @@ impl SessionStore {
         }
     }
 
-    /// Records `event`; `stored` is how many events the session has stored, this one included
-    /// (RocksDB drops the oldest past `max_history` plus some slack; Redis trims every time).
-    /// Returns the session's version after it where instances share the store.
+    /// Records `event`; `stored` is how many events the session has stored, this one included.
+    /// RocksDB drops the oldest past `max_history` plus some slack (a range delete every few
+    /// appends, not one per append); Redis trims on every append.
     pub async fn append(
         &self,
         id: &str,
         event: &SessionEvent,
         stored: usize,
-    ) -> Result<Option<u64>, ProxyError> {
+    ) -> Result<Appended, ProxyError> {
         let now = now_ms();
         let history = self.max_history;
         on_backend!(self, db => db.append(id, event, now).and_then(|()| {
             if stored > history + TRIM_SLACK {
-                db.trim(id, history).map(|()| None)
+                db.trim(id, history).map(|()| Appended { stored: history, version: None })
             } else {
-                Ok(None)
+                Ok(Appended { stored, version: None })
             }
-        }), async { db.append(id, event, now, self.ttl, history).await.map(Some) })
+        }), async {
+            let version = db.append(id, event, now, self.ttl, history).await?;
+            Ok(Appended { stored: stored.min(history), version: Some(version) })
+        })
     }
 
     /// Where instances share the store (Redis): how many events the session has recorded, so a
@@ -189,7 +201,7 @@ impl SessionStore {
                 db.version(id)
                     .await
                     .map(Some)
-                    .map_err(|e| format!("redis {}: {e}", db.target())),
+                    .map_err(|e| redis_failed(db, e)),
             ),
         }
     }
@@ -216,11 +228,9 @@ impl SessionStore {
                     .map_err(|e| ProxyError::SessionStore(e.to_string()))?;
                 self.noted(swept.map_err(|e| e.to_string()))
             }
-            Backend::Redis(db) => self.noted(
-                db.sweep(cutoff)
-                    .await
-                    .map_err(|e| format!("redis {}: {e}", db.target())),
-            ),
+            Backend::Redis(db) => {
+                self.noted(db.sweep(cutoff).await.map_err(|e| redis_failed(db, e)))
+            }
         }
     }
 
@@ -228,29 +238,7 @@ impl SessionStore {
     pub async fn probe(&self) -> Result<(), ProxyError> {
         match &self.backend {
             Backend::Rocks(_) => Ok(()),
-            Backend::Redis(db) => self.noted(
-                db.ping()
-                    .await
-                    .map_err(|e| format!("redis {}: {e}", db.target())),
-            ),
-        }
-    }
-
-    /// How many sessions are stored (expired ones not yet swept included).
-    pub async fn count(&self) -> Result<usize, ProxyError> {
-        match &self.backend {
-            Backend::Rocks(db) => {
-                let db = db.clone();
-                tokio::task::spawn_blocking(move || db.count())
-                    .await
-                    .map_err(|e| ProxyError::SessionStore(e.to_string()))?
-                    .map_err(|e| ProxyError::SessionStore(e.to_string()))
-            }
-            Backend::Redis(db) => self.noted(
-                db.count()
-                    .await
-                    .map_err(|e| format!("redis {}: {e}", db.target())),
-            ),
+            Backend::Redis(db) => self.noted(db.ping().await.map_err(|e| redis_failed(db, e))),
         }
     }
 }
@@ -259,11 +247,23 @@ impl SessionStore {
 /// appends, not one delete per append.
 pub const TRIM_SLACK: usize = 16;
 
+/// What an append left behind.
+pub struct Appended {
+    /// Events the session has stored now.
+    pub stored: usize,
+    /// Where instances share the store: the session's version after this write.
+    pub version: Option<u64>,
+}
+
+fn redis_failed(db: &RedisSessions, e: ::redis::RedisError) -> String {
+    format!("redis {}: {e}", db.target())
+}
+
 /// rmcp's view of the store: `initialize` params by session id, for its transparent restore.
 pub struct RmcpSessions(pub Arc<SessionStore>);
 
-fn caller() -> Option<Arc<str>> {
-    CALLER.try_with(Arc::clone).ok()
+fn caller() -> Option<Identity> {
+    CALLER.try_with(Identity::clone).ok()
 }
 
 #[async_trait::async_trait]
@@ -272,10 +272,11 @@ impl RmcpSessionStore for RmcpSessions {
         let Some(meta) = self.0.meta(session_id).await? else {
             return Ok(None);
         };
-        if caller().as_deref() != Some(meta.identity.as_str()) {
+        let caller = caller();
+        if caller.as_ref().map(Identity::as_str) != Some(meta.identity.as_str()) {
             tracing::warn!(
                 owner = %meta.identity,
-                caller = caller().as_deref().unwrap_or("(none)"),
+                caller = caller.as_ref().map_or("(none)", Identity::as_str),
                 "a stored session presented by an identity that did not open it"
             );
             return Ok(None);
@@ -294,7 +295,7 @@ impl RmcpSessionStore for RmcpSessions {
             return Err("no caller identity for a new session".into());
         };
         let meta = SessionMeta {
-            identity: identity.to_string(),
+            identity: identity.as_str().to_string(),
             created_ms: now_ms(),
             initialize: serde_json::to_value(&state.initialize_params)?,
         };

@@ -122,6 +122,7 @@ fn session_stores(c: &mut Criterion) {
         db: 0,
         password: None,
         pool_size: 1,
+        tls: None,
     };
     let redis =
         rt.block_on(async { SessionStore::redis(RedisSessions::new(&target).unwrap(), 100, ttl) });

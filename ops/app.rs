@@ -35,6 +35,9 @@ pub struct IndexProgress {
 enum Change {
     /// A downstream connected, disconnected or re-listed.
     Catalog,
+    /// Every server has left `Connecting` once (or the ready timeout passed): the catalog is
+    /// rebuilt from what they listed, then requests held at start go on.
+    Settled,
     /// An index build finished.
     IndexBuilt(Result<Box<ToolIndex>, String>),
     /// A reloaded config and the pipeline built from it; `done` once they are published.
@@ -49,12 +52,15 @@ impl App {
     /// Starts every downstream supervisor and the snapshot writer; returns at once.
     pub fn start(config: Arc<Config>, stdio: bool) -> Result<App, String> {
         let sessions = crate::sessions::open(&config, stdio)?;
+        let ready_timeout = config.server.ready_timeout;
         let session_ttl = config.session.ttl;
         // With Redis, instances behind one load balancer learn together.
         let shared_learning = !stdio
             && config.session.backend == ucp_config::SessionBackend::Redis
             && (config.router.enable_learning || config.router.enable_co_occurrence);
-        let redis = crate::sessions::redis_target(&config);
+        let redis = shared_learning
+            .then(|| crate::sessions::redis_target(&config))
+            .transpose()?;
         let filters = Arc::new(filters_shared(&config)?);
         let pool = DownstreamPool::start(&config.downstream_servers, Backoff::default());
         let pool_changes = pool.subscribe();
@@ -74,7 +80,7 @@ impl App {
         if let Some(store) = &sessions {
             tokio::spawn(crate::sessions::sweep(store.clone(), session_ttl));
         }
-        if shared_learning {
+        if let Some(redis) = redis {
             crate::shared_usage::RedisUsage::start(
                 &redis,
                 filters.usage.clone(),
@@ -82,9 +88,18 @@ impl App {
             )?;
         }
         let gateway = GatewayShared::with_store(cell, pool.clone(), Some(meter), sessions);
+        // Before any front exists, so no request slips past.
+        gateway.ready.hold();
         let indexing = Arc::new(IndexProgress::default());
         let (changes_tx, changes) = mpsc::channel(8);
         tokio::spawn(forward_pool_changes(pool_changes, changes_tx.clone()));
+        tokio::spawn({
+            let (pool, changes) = (pool.clone(), changes_tx.clone());
+            async move {
+                pool.settle(ready_timeout).await;
+                let _ = changes.send(Change::Settled).await;
+            }
+        });
         let task = SnapshotTask {
             writer,
             gateway: gateway.clone(),
@@ -152,6 +167,15 @@ impl SnapshotTask {
         while let Some(change) = changes.recv().await {
             match change {
                 Change::Catalog => wanted |= self.swap_catalog(),
+                Change::Settled => {
+                    wanted |= self.swap_catalog();
+                    let snap = self.writer.current();
+                    tracing::info!(
+                        tools = snap.catalog.tool_count(),
+                        "downstream servers settled: serving requests"
+                    );
+                    self.gateway.ready.open();
+                }
                 Change::Config {
                     config,
                     pipeline,

@@ -57,8 +57,9 @@ enum Command {
         config: PathBuf,
     },
     /// Check a config file, then have the running gateway reload it (systemd's `ExecReload`).
-    /// The same as `kill -HUP PID` after `ucp check-config`, but nothing is signalled when the
-    /// file is invalid.
+    /// The same as `ucp check-config` then `kill -HUP PID`: the SIGHUP is sent even when the
+    /// file is invalid (the gateway then reopens its log files and keeps its configuration), and
+    /// the exit code is 1.
     Reload {
         #[arg(short, long)]
         config: PathBuf,

@@ -120,11 +120,19 @@ impl Reloader {
                 self.metrics.last_reload_ok.set(1);
                 self.metrics.last_reload_at.set(unix_now());
                 tracing::info!(changes = %summary, "SIGHUP: configuration reloaded");
+                self.app
+                    .gateway
+                    .recent
+                    .reloaded(Ok(&self.logging.redact(summary)));
             }
             Err(error) => {
                 self.metrics.reload_failures.inc();
                 self.metrics.last_reload_ok.set(0);
                 tracing::error!(%error, "SIGHUP: configuration not reloaded; still serving the previous one");
+                self.app
+                    .gateway
+                    .recent
+                    .reloaded(Err(&self.logging.redact(error)));
             }
         }
     }

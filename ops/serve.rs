@@ -19,9 +19,6 @@ use crate::load;
 use crate::reload::{Reloader, TlsFiles};
 use crate::telemetry::Logging;
 
-/// How long a stdio client waits at most for downstream servers before the first `initialize`.
-const STDIO_SETTLE: Duration = Duration::from_secs(20);
-
 pub fn main(config_path: Option<&Path>, stdio: bool) -> ExitCode {
     let (loaded, source) = match load::load(config_path) {
         Ok(loaded) => loaded,
@@ -134,7 +131,8 @@ async fn run(start: Start) -> Result<(), String> {
     );
     let result = if stdio {
         tokio::spawn(Arc::new(reloader).run(hup));
-        app.pool.settle(STDIO_SETTLE).await;
+        // The first `tools/list` shows every server that comes up in time.
+        app.gateway.ready.wait(config.server.ready_timeout).await;
         let gateway = Gateway::new(app.gateway.clone(), Transport::Stdio);
         let serving = ucp_proxy::stdio::serve(
             gateway,

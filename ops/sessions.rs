@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ucp_config::{Config, SessionBackend};
-use ucp_proxy::session::{RedisSessions, RedisTarget, RocksSessions, SessionStore};
+use ucp_proxy::session::{RedisSessions, RedisTarget, RedisTlsFiles, RocksSessions, SessionStore};
 
 /// Opens the configured store. `None` with the memory backend and when serving stdio (a stdio
 /// client has no session id to come back with; `stdio` is what `serve` decided to speak). A RocksDB store that does not open stops the start: sessions
@@ -19,7 +19,7 @@ pub fn open(config: &Config, stdio: bool) -> Result<Option<Arc<SessionStore>>, S
     match session.backend {
         SessionBackend::Memory => Ok(None),
         SessionBackend::Redis => {
-            let target = redis_target(config);
+            let target = redis_target(config)?;
             let db = RedisSessions::new(&target)
                 .map_err(|e| format!("session.redis: {}: {e}", target.describe()))?;
             tracing::info!(redis = %target.describe(), "sessions are kept in Redis");
@@ -50,16 +50,37 @@ pub fn open(config: &Config, stdio: bool) -> Result<Option<Arc<SessionStore>>, S
     }
 }
 
-/// Where `session.redis` points.
-pub fn redis_target(config: &Config) -> RedisTarget {
+/// Where `session.redis` points, with its TLS files read (an unreadable one stops the start,
+/// named by its YAML path).
+pub fn redis_target(config: &Config) -> Result<RedisTarget, String> {
     let redis = &config.session.redis;
-    RedisTarget {
+    let read = |path: &Option<std::path::PathBuf>, key: &str| {
+        path.as_ref()
+            .map(|p| {
+                let p = crate::load::expand_home(p);
+                std::fs::read(&p).map_err(|e| format!("{key}: {}: {e}", p.display()))
+            })
+            .transpose()
+    };
+    let tls = if redis.tls.enabled {
+        let ca = read(&redis.tls.ca_path, "session.redis.tls.ca_path")?;
+        let cert = read(&redis.tls.cert_path, "session.redis.tls.cert_path")?;
+        let key = read(&redis.tls.key_path, "session.redis.tls.key_path")?;
+        Some(RedisTlsFiles {
+            ca,
+            client: cert.zip(key),
+        })
+    } else {
+        None
+    };
+    Ok(RedisTarget {
         host: redis.host.clone(),
         port: redis.port,
         db: redis.db,
         password: redis.password.clone(),
         pool_size: redis.pool_size,
-    }
+        tls,
+    })
 }
 
 /// Sweeps expired sessions now and then for as long as the process runs (a tenth of the TTL,

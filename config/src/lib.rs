@@ -22,8 +22,8 @@ pub use model::{
     DEFAULT_DOWNSTREAM_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_RESULT_BYTES, DownstreamConfig,
     DownstreamTransport, Exposure, JwtAlgorithm, LogFormat, LogLevel, LogOutput, MAX_POLICY_RULES,
     MetricsConfig, OAuth2Config, PolicyConfig, PolicyRule, RESOURCE_METADATA_PATH, RateLimitConfig,
-    RedisConfig, RouterConfig, RouterMode, ServerConfig, ServerTransport, SessionBackend,
-    SessionConfig, SslConfig, TlsVersion, ToolZooConfig,
+    RedisConfig, RedisTls, RouterConfig, RouterMode, ServerConfig, ServerTransport, SessionBackend,
+    SessionConfig, SslConfig, TlsVersion, ToolZooConfig, UiConfig,
 };
 pub use schema::json_schema;
 pub use template::INIT_TEMPLATE;

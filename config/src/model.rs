@@ -40,9 +40,13 @@ pub struct ServerConfig {
     pub admit_ops_endpoints: bool,
     /// How long requests in flight get to finish after SIGTERM before the gateway exits anyway.
     pub drain_timeout: Duration,
+    /// At start, how long a request waits for every downstream server to list its tools (or fail
+    /// to connect) before it is served with whatever catalog there is.
+    pub ready_timeout: Duration,
     pub ssl: SslConfig,
     pub auth: AuthConfig,
     pub metrics: MetricsConfig,
+    pub ui: UiConfig,
     pub limits: ConnectionLimits,
 }
 
@@ -99,9 +103,11 @@ impl Default for ServerConfig {
             allow_public_without_auth: false,
             admit_ops_endpoints: false,
             drain_timeout: Duration::from_secs(10),
+            ready_timeout: Duration::from_secs(10),
             ssl: SslConfig::default(),
             auth: AuthConfig::default(),
             metrics: MetricsConfig::default(),
+            ui: UiConfig::default(),
             limits: ConnectionLimits::default(),
         }
     }
@@ -331,6 +337,13 @@ impl Default for MetricsConfig {
     }
 }
 
+/// The operator page (`/ui`): server states, the catalog, "try a query", recent selections and
+/// reloads. Off unless enabled; behind the same admission stages as every other route.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UiConfig {
+    pub enabled: bool,
+}
+
 /// The tool catalog and its embeddings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolZooConfig {
@@ -482,6 +495,18 @@ pub struct RedisConfig {
     /// An empty password in YAML is `None`.
     pub password: Option<String>,
     pub pool_size: usize,
+    /// `rediss://`: TLS to Redis, verified against `ca_path` (else the system's roots).
+    pub tls: RedisTls,
+}
+
+/// `session.redis.tls`; `cert_path` and `key_path` are both set or both unset (a client
+/// certificate for a Redis with `tls-auth-clients yes`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RedisTls {
+    pub enabled: bool,
+    pub ca_path: Option<PathBuf>,
+    pub cert_path: Option<PathBuf>,
+    pub key_path: Option<PathBuf>,
 }
 
 impl Default for RedisConfig {
@@ -492,6 +517,7 @@ impl Default for RedisConfig {
             db: 0,
             password: None,
             pool_size: 8,
+            tls: RedisTls::default(),
         }
     }
 }

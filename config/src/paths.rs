@@ -4,7 +4,8 @@ use serde::de::{self, Deserialize, Deserializer, Visitor};
 
 use crate::raw::{
     RawApiKey, RawAuth, RawCache, RawConfig, RawDownstream, RawLimits, RawMetrics, RawPolicy,
-    RawPolicyRule, RawRateLimit, RawRedis, RawRouter, RawServer, RawSession, RawSsl, RawToolZoo,
+    RawPolicyRule, RawRateLimit, RawRedis, RawRedisTls, RawRouter, RawServer, RawSession, RawSsl,
+    RawToolZoo, RawUi,
 };
 
 /// Formats a `serde_ignored` path (an unknown key) as `a.b[2].c`.
@@ -102,12 +103,14 @@ pub(crate) fn known_keys(parent: &str) -> &'static [&'static str] {
         "server.auth.policy" => fields_of::<RawPolicy>(),
         "server.auth.policy.rules[]" => fields_of::<RawPolicyRule>(),
         "server.metrics" => fields_of::<RawMetrics>(),
+        "server.ui" => fields_of::<RawUi>(),
         "server.limits" => fields_of::<RawLimits>(),
         "tool_zoo" => fields_of::<RawToolZoo>(),
         "router" => fields_of::<RawRouter>(),
         "router.cache" => fields_of::<RawCache>(),
         "session" => fields_of::<RawSession>(),
         "session.redis" => fields_of::<RawRedis>(),
+        "session.redis.tls" => fields_of::<RawRedisTls>(),
         "downstream_servers[]" => fields_of::<RawDownstream>(),
         _ => &[],
     }

@@ -41,9 +41,11 @@ pub(crate) struct RawServer {
     pub allow_public_without_auth: Option<bool>,
     pub admit_ops_endpoints: Option<bool>,
     pub drain_timeout: Option<f64>,
+    pub ready_timeout: Option<f64>,
     pub ssl: Option<RawSsl>,
     pub auth: Option<RawAuth>,
     pub metrics: Option<RawMetrics>,
+    pub ui: Option<RawUi>,
     pub limits: Option<RawLimits>,
 }
 
@@ -126,6 +128,11 @@ pub(crate) struct RawMetrics {
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+pub(crate) struct RawUi {
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 pub(crate) struct RawToolZoo {
     pub embedding_model: Option<String>,
     pub top_k: Option<usize>,
@@ -187,12 +194,21 @@ pub(crate) struct RawRedis {
     pub db: Option<i64>,
     pub password: Option<String>,
     pub pool_size: Option<usize>,
+    pub tls: Option<RawRedisTls>,
     #[serde(default, deserialize_with = "present")]
     #[schemars(schema_with = "crate::schema::ignored_key")]
     pub max_connections: Option<Value>,
     #[serde(default, deserialize_with = "present")]
     #[schemars(schema_with = "crate::schema::ignored_key")]
     pub save_interval: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub(crate) struct RawRedisTls {
+    pub enabled: Option<bool>,
+    pub ca_path: Option<String>,
+    pub cert_path: Option<String>,
+    pub key_path: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

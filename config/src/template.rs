@@ -34,6 +34,10 @@ server:
   # After SIGTERM: stop accepting, end notification streams (clients reconnect elsewhere), and
   # give requests in flight this many seconds to finish before stopping the servers and exiting.
   drain_timeout: 10
+  # At start, requests wait up to this many seconds for every downstream server to list its tools
+  # (or to fail), so a new instance behind a load balancer never answers "unknown tool" for a
+  # server that is still starting. /health and /metrics answer at once.
+  ready_timeout: 10
   # This instance's region, shown in /health and added as a `region` label to every metric (for
   # per-region instances behind one dashboard), e.g. eu-west-1. Unset: no label.
   # region: eu-west-1
@@ -125,6 +129,12 @@ server:
     # URL path of the metrics endpoint.
     path: /metrics
 
+  ui:
+    # The operator page at /ui (HTTP only): downstream server states, the catalog with search,
+    # "try a query" with each signal's score, recent selections and reloads. Behind the same
+    # authentication as every other route (send the API key or token as a header).
+    enabled: false
+
 tool_zoo:
   # Sentence-embedding model used for semantic search (384-d, ONNX).
   embedding_model: "all-MiniLM-L6-v2"
@@ -180,6 +190,11 @@ session:
     password: "${REDIS_PASSWORD:-}"
     # Connections kept open.
     pool_size: 8
+    # TLS to Redis, verified against ca_path (unset: the system's roots). cert_path and key_path
+    # (PEM, PKCS#8 key) only for a Redis that asks for client certificates (tls-auth-clients).
+    tls:
+      enabled: false
+      # ca_path: /etc/ucp/redis-ca.pem
   # Where sessions are stored with the rocksdb backend.
   persist_dir: "~/.ucp/data/sessions"
   # Events (searches, tool calls) kept per session.

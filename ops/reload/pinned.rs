@@ -30,6 +30,8 @@ pub fn keep_restart_only(running: &Config, next: &mut Config, stdio: bool) -> Ve
     keep!("server.transport", server.transport);
     // Every metric carries it as a label, fixed when the registry was made.
     keep!("server.region", server.region);
+    // Only read at start.
+    keep!("server.ready_timeout", server.ready_timeout);
     keep!("server.host", server.host);
     keep!("server.port", server.port);
     keep!("server.log_format", server.log_format);
@@ -70,6 +72,7 @@ pub fn changed_sections(old: &Config, new: &Config) -> Vec<&'static str> {
     };
     check("server.auth", o.auth != n.auth);
     check("server.limits", o.limits != n.limits);
+    check("server.ui", o.ui != n.ui);
     check(
         "server",
         (

@@ -162,6 +162,8 @@ pub enum Method {
     Metrics,
     /// `GET /.well-known/oauth-protected-resource[/...]` (RFC 9728), public.
     ResourceMetadata,
+    /// `GET /ui[/...]`: the operator page (`server.ui.enabled`).
+    Ui,
     /// Any other path.
     Unknown,
 }
@@ -230,6 +232,7 @@ impl Method {
             Method::Health => "GET /health",
             Method::Metrics => "GET /metrics",
             Method::ResourceMetadata => "GET /.well-known/oauth-protected-resource",
+            Method::Ui => "GET /ui",
             Method::Unknown => "unknown",
         }
     }

@@ -15,6 +15,7 @@ mod listen;
 mod owners;
 mod rest;
 pub mod tls;
+mod ui;
 mod write;
 
 use std::sync::Arc;
@@ -42,7 +43,7 @@ use crate::snapshot::Snapshot;
 pub use listen::{HttpListener, bind};
 use owners::SessionOwners;
 pub use write::Plain;
-use write::{read_body, write_error, write_plain};
+use write::{read_body, write_error, write_page, write_plain};
 
 /// Builds `/health` and `/metrics` answers; supplied by `ops`.
 pub trait OpsEndpoints: Send + Sync + 'static {
@@ -283,7 +284,18 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
             write_plain(session, plain).await;
             return;
         }
+        // At start, until every server has listed its tools; /health and /metrics never wait.
+        if !method.is_ops() && !self.shared.ready.is_open() {
+            let limit = self.shared.snapshot.load().config.server.ready_timeout;
+            self.shared.ready.wait(limit).await;
+        }
         let snap = self.shared.snapshot.load_full();
+        // While the operator page is off, its paths are unknown ones.
+        let method = if method == Method::Ui && !snap.config.server.ui.enabled {
+            Method::Unknown
+        } else {
+            method
+        };
         if method == Method::ResourceMetadata {
             // Public by design (RFC 9728): a client reads it to learn where to get a token.
             let plain = rest::resource_metadata(&snap.config.server.auth);
@@ -367,8 +379,25 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
                 .to_rmcp(session, snap, ex, body, unseen, shutdown)
                 .await;
         }
+        if ex.method == Method::Ui {
+            let uri = session.req_header().uri.clone();
+            return match ui::page(&self.shared, snap, &mut ex, uri.path(), uri.query()).await {
+                Ok(page) => {
+                    ex.answered(outcome_of(page.status));
+                    write_page(session, page).await;
+                    Some(ex)
+                }
+                Err(error) => self.fail(session, ex, &id, error).await,
+            };
+        }
         let answer = match ex.method {
-            Method::Select => rest::select(snap, &mut ex, &body).await,
+            Method::Select => {
+                let answer = rest::select(snap, &mut ex, &body).await;
+                if answer.is_ok() {
+                    self.shared.recent.selected(&ex);
+                }
+                answer
+            }
             Method::SessionContext => {
                 rest::push_context(&self.shared, session, &ex.identity, &body).await
             }
@@ -578,6 +607,7 @@ fn classify(method: &HttpMethod, path: &str, metrics_path: Option<&str>) -> Meth
             Method::ResourceMetadata
         }
         (&HttpMethod::GET, p) if Some(p) == metrics_path => Method::Metrics,
+        (&HttpMethod::GET, p) if ui::is_ui_path(p) => Method::Ui,
         _ => Method::Unknown,
     }
 }

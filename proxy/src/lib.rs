@@ -12,6 +12,8 @@ pub mod jsonrpc;
 pub mod names;
 pub mod pipeline;
 pub mod policy;
+pub mod ready;
+pub mod recent;
 pub mod relay;
 pub mod session;
 pub mod snapshot;

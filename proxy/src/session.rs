@@ -22,7 +22,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::Instant;
 
 pub use record::{SessionEvent, SessionMeta, SessionRecord, now_ms};
-pub use redis::{RedisSessions, RedisTarget};
+pub use redis::{RedisSessions, RedisTarget, RedisTlsFiles};
 pub use rocks::RocksSessions;
 pub use store::{CALLER, RmcpSessions, SessionStore};
 

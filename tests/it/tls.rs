@@ -5,7 +5,7 @@
 mod clients;
 mod files;
 mod handshake;
-mod pki;
+pub mod pki;
 
 use std::path::Path;
 use std::time::Duration;

@@ -179,6 +179,7 @@ fn init_template_mentions_every_key() {
         "server.auth",
         "server.auth.rate_limit",
         "server.metrics",
+        "server.ui",
         "tool_zoo",
         "router",
         "router.cache",

@@ -50,6 +50,7 @@ const MAPPINGS: &[&str] = &[
     "server.auth.policy",
     "server.auth.policy.rules[]",
     "server.metrics",
+    "server.ui",
     "server.limits",
     "tool_zoo",
     "router",

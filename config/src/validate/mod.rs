@@ -3,16 +3,17 @@
 mod downstream;
 mod server;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_yaml_ng::Value;
 
 use crate::error::Problems;
 use crate::model::{
-    CacheConfig, Config, Exposure, RedisConfig, RouterConfig, RouterMode, SessionBackend,
+    CacheConfig, Config, Exposure, RedisConfig, RedisTls, RouterConfig, RouterMode, SessionBackend,
     SessionConfig, ToolZooConfig,
 };
-use crate::raw::{RawCache, RawConfig, RawRedis, RawRouter, RawSession, RawToolZoo};
+use crate::raw::{RawCache, RawConfig, RawRedis, RawRedisTls, RawRouter, RawSession, RawToolZoo};
 
 /// Builds the validated config; the result is only meaningful when `problems` stayed empty.
 pub(crate) fn validate(raw: RawConfig, p: &mut Problems, warnings: &mut Vec<String>) -> Config {
@@ -198,12 +199,39 @@ fn redis(raw: RawRedis, p: &mut Problems, warnings: &mut Vec<String>) -> RedisCo
     if let Some(pool_size) = raw.pool_size {
         out.pool_size = at_least(pool_size, 1, "session.redis.pool_size", p);
     }
+    if let Some(tls) = raw.tls {
+        out.tls = redis_tls(tls, p);
+    }
     unsupported(
         "session.redis.max_connections",
         &raw.max_connections,
         warnings,
     );
     unsupported("session.redis.save_interval", &raw.save_interval, warnings);
+    out
+}
+
+fn redis_tls(raw: RawRedisTls, p: &mut Problems) -> RedisTls {
+    let path = |value: Option<String>, key: &str, p: &mut Problems| {
+        value.map(|v| PathBuf::from(non_empty(v, key, p)))
+    };
+    let out = RedisTls {
+        enabled: raw.enabled.unwrap_or(false),
+        ca_path: path(raw.ca_path, "session.redis.tls.ca_path", p),
+        cert_path: path(raw.cert_path, "session.redis.tls.cert_path", p),
+        key_path: path(raw.key_path, "session.redis.tls.key_path", p),
+    };
+    match (&out.cert_path, &out.key_path) {
+        (Some(_), None) => p.push(
+            "session.redis.tls.key_path",
+            "must be set with cert_path (the client certificate's private key)",
+        ),
+        (None, Some(_)) => p.push(
+            "session.redis.tls.cert_path",
+            "must be set with key_path (the client certificate)",
+        ),
+        _ => {}
+    }
     out
 }
 

@@ -1,4 +1,4 @@
-//! Validation of `server`: listener, logging, TLS, auth, rate limit and metrics.
+//! Validation of `server`: listener, logging, TLS, auth, rate limit, metrics and the operator page.
 
 use std::path::PathBuf;
 
@@ -101,6 +101,11 @@ pub(super) fn server(raw: RawServer, p: &mut Problems, warnings: &mut Vec<String
     {
         out.drain_timeout = drain;
     }
+    if let Some(ready) = raw.ready_timeout
+        && let Some(ready) = super::seconds(ready, "server.ready_timeout", p)
+    {
+        out.ready_timeout = ready;
+    }
     if let Some(max) = raw.max_body_bytes {
         if max < 1024 {
             p.push("server.max_body_bytes", "must be at least 1024");
@@ -124,6 +129,14 @@ pub(super) fn server(raw: RawServer, p: &mut Problems, warnings: &mut Vec<String
     out.ssl = ssl(raw.ssl.unwrap_or_default(), p);
     out.auth = auth(raw.auth.unwrap_or_default(), p, warnings);
     out.metrics = metrics(raw.metrics.unwrap_or_default(), p);
+    out.ui.enabled = raw.ui.and_then(|ui| ui.enabled).unwrap_or(false);
+    if out.ui.enabled && out.transport == ServerTransport::Stdio {
+        warnings.push(
+            "server.ui.enabled: the operator page is served over HTTP only; with \
+             server.transport: stdio there is none"
+                .to_owned(),
+        );
+    }
     out.limits = limits(raw.limits.unwrap_or_default(), p);
     if out.transport == ServerTransport::Http && out.port != 0 && out.metrics.port == Some(out.port)
     {

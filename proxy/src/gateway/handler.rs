@@ -187,6 +187,7 @@ impl<S: Stage> Gateway<S> {
             .as_ref()
             .and_then(|w| w.answer.clone())
             .ok_or_else(|| ProxyError::Internal("no selection stage answered".into()))?;
+        self.shared.recent.selected(ex);
         Ok(CallToolResponse::Complete(search_result(&selected)))
     }
 

@@ -40,6 +40,10 @@ pub struct GatewayShared<S> {
     session_meter: Option<SessionMeter>,
     /// Where HTTP sessions are kept beyond this process (`session.backend`), if anywhere.
     pub store: Option<Arc<SessionStore>>,
+    /// The last selections and reloads, for the operator page.
+    pub recent: crate::recent::Recent,
+    /// Held at start until the first catalog is complete (see `ready`).
+    pub ready: crate::ready::Ready,
 }
 
 impl<S: Stage> GatewayShared<S> {
@@ -72,6 +76,8 @@ impl<S: Stage> GatewayShared<S> {
             parked: parked::ParkedCalls::default(),
             session_meter,
             store,
+            recent: Default::default(),
+            ready: Default::default(),
         })
     }
 

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::Plain;
 use crate::error::ProxyError;
-use crate::exchange::{Exchange, Identity, SelectPurpose, SelectWork};
+use crate::exchange::{Exchange, Identity, SelectPurpose, SelectWork, Selection};
 use crate::gateway::GatewayShared;
 use crate::pipeline::Stage;
 use crate::snapshot::Snapshot;
@@ -36,6 +36,18 @@ pub(super) async fn select<S: Stage>(
 ) -> Result<Plain, ProxyError> {
     let (query, request) = context_of(body)?;
     let k = request.get("k").and_then(Value::as_u64).map(|k| k as usize);
+    let tools = rank(snap, ex, query, k).await?;
+    Ok(Plain::json(StatusCode::OK, &json!({ "tools": *tools })))
+}
+
+/// Ranks `query` through the route phase (selection cache, then the selection stage, within the
+/// caller's grant): the answer of `POST /v1/select`, and of the operator page's "try a query".
+pub(super) async fn rank<S: Stage>(
+    snap: &Snapshot<S>,
+    ex: &mut Exchange,
+    query: String,
+    k: Option<usize>,
+) -> Result<Selection, ProxyError> {
     ex.select = Some(SelectWork {
         purpose: SelectPurpose::Select,
         query,
@@ -48,12 +60,10 @@ pub(super) async fn select<S: Stage>(
     });
     ex.catalog = Some(snap.catalog.clone());
     snap.pipeline.route(ex).await?;
-    let tools = ex
-        .select
+    ex.select
         .as_ref()
         .and_then(|w| w.answer.clone())
-        .ok_or_else(|| ProxyError::Internal("no selection stage answered".into()))?;
-    Ok(Plain::json(StatusCode::OK, &json!({ "tools": *tools })))
+        .ok_or_else(|| ProxyError::Internal("no selection stage answered".into()))
 }
 
 /// `POST /v1/sessions/{id}/context {"context": "..."}`: context for a session's dynamic tools.

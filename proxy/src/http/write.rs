@@ -67,7 +67,7 @@ pub(super) async fn write_error(
         Method::Select | Method::SessionContext | Method::SessionGet => {
             ("application/json", error.rest_body())
         }
-        Method::Health | Method::Metrics | Method::Unknown => {
+        Method::Health | Method::Metrics | Method::Ui | Method::Unknown => {
             ("text/plain; charset=utf-8", error.to_string().into_bytes())
         }
         _ => ("application/json", error.jsonrpc_body(id)),
@@ -84,6 +84,30 @@ pub(super) async fn write_error(
 
 pub(super) async fn write_plain(session: &mut ServerSession, plain: Plain) {
     write(session, plain.status, plain.content_type, &[], plain.body).await;
+}
+
+/// Writes an operator page: no script may run, nothing loads from elsewhere, no site may frame
+/// it, no cache keeps it.
+pub(super) async fn write_page(session: &mut ServerSession, plain: Plain) {
+    let headers = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'"
+                .to_string(),
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        (header::CACHE_CONTROL, "no-store".to_string()),
+        (header::REFERRER_POLICY, "no-referrer".to_string()),
+    ];
+    write(
+        session,
+        plain.status,
+        plain.content_type,
+        &headers,
+        plain.body,
+    )
+    .await;
 }
 
 async fn write(

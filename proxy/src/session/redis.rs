@@ -27,6 +27,27 @@ pub struct RedisTarget {
     pub db: i64,
     pub password: Option<String>,
     pub pool_size: usize,
+    /// TLS (`rediss://`), with what it was configured to trust and present.
+    pub tls: Option<RedisTlsFiles>,
+}
+
+/// The contents of `session.redis.tls`'s files (PEM), read once at start.
+#[derive(Clone)]
+pub struct RedisTlsFiles {
+    /// The CA bundle to verify Redis against; `None`: the system's roots.
+    pub ca: Option<Vec<u8>>,
+    /// A client certificate and its PKCS#8 key, for `tls-auth-clients`.
+    pub client: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for RedisTlsFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.debug_struct("RedisTlsFiles")
+            .field("ca", &self.ca.is_some())
+            .field("client", &self.client.is_some())
+            .finish()
+    }
 }
 
 /// A Redis command that does not answer within this fails (Redis is away or overloaded): requests
@@ -36,7 +57,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 
 impl RedisTarget {
     pub fn describe(&self) -> String {
-        format!("redis://{}:{}/{}", self.host, self.port, self.db)
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://{}:{}/{}", self.host, self.port, self.db)
     }
 
     /// An auto-reconnecting multiplexed connection, opened on first use, whose commands time out
@@ -46,15 +72,38 @@ impl RedisTarget {
         if let Some(password) = &self.password {
             settings = settings.set_password(password);
         }
-        let info = redis::ConnectionAddr::Tcp(self.host.clone(), self.port)
-            .into_connection_info()?
-            .set_redis_settings(settings);
+        let (host, port) = (self.host.clone(), self.port);
+        let addr = match &self.tls {
+            None => redis::ConnectionAddr::Tcp(host, port),
+            Some(_) => redis::ConnectionAddr::TcpTls {
+                host,
+                port,
+                insecure: false,
+                tls_params: None,
+            },
+        };
+        let info = addr.into_connection_info()?.set_redis_settings(settings);
+        let client = match &self.tls {
+            None => redis::Client::open(info)?,
+            Some(files) => redis::Client::build_with_tls(
+                info,
+                redis::TlsCertificates {
+                    client_tls: files.client.clone().map(|(client_cert, client_key)| {
+                        redis::ClientTlsConfig {
+                            client_cert,
+                            client_key,
+                        }
+                    }),
+                    root_cert: files.ca.clone(),
+                },
+            )?,
+        };
         let config = ConnectionManagerConfig::new()
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
-        ConnectionManager::new_lazy_with_config(redis::Client::open(info)?, config)
+        ConnectionManager::new_lazy_with_config(client, config)
     }
 }
 

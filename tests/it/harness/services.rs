@@ -45,6 +45,30 @@ impl RedisServer {
         RedisServer { port, child, dir }
     }
 
+    /// A server that speaks only TLS, with `redis.pem`/`redis.key` from `pki` (signed by its
+    /// `ca.pem`), and asks every client for a certificate that CA signed.
+    pub fn start_tls(pki: &Path) -> RedisServer {
+        let port = free_port();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = |name: &str| pki.join(name).display().to_string();
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", "0"])
+            .args(["--tls-port", &port.to_string()])
+            .args(["--tls-cert-file", &file("redis.pem")])
+            .args(["--tls-key-file", &file("redis.key")])
+            .args(["--tls-ca-cert-file", &file("ca.pem")])
+            .args(["--tls-auth-clients", "yes"])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server (scripts/setup.sh installs it)");
+        wait_for_port(port, Duration::from_secs(10));
+        RedisServer { port, child, dir }
+    }
+
     /// Stops the server (its data goes with it).
     pub fn stop(&mut self) {
         let _ = self.child.kill();

@@ -49,12 +49,23 @@ pub fn make_ca(dir: &Path) {
     );
 }
 
-/// `{name}.pem` and `{name}.key`: a leaf for localhost and 127.0.0.1 that the CA signs.
+/// `{name}.pem` and `{name}.key`: a server leaf for localhost and 127.0.0.1 that the CA signs.
 pub fn make_leaf(dir: &Path, name: &str, serial: u32) {
+    make_leaf_for(dir, name, serial, "serverAuth");
+}
+
+/// `{name}.pem` and `{name}.key`: a client certificate (`clientAuth`) that the CA signs.
+pub fn make_client_leaf(dir: &Path, name: &str, serial: u32) {
+    make_leaf_for(dir, name, serial, "clientAuth");
+}
+
+fn make_leaf_for(dir: &Path, name: &str, serial: u32, usage: &str) {
     let ext = format!("{name}.ext");
     std::fs::write(
         dir.join(&ext),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        format!(
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage={usage}\n"
+        ),
     )
     .unwrap();
     let (key, csr, pem) = (

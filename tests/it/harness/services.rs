@@ -24,15 +24,10 @@ impl RedisServer {
     pub fn start_bound(addresses: &[&str]) -> RedisServer {
         let port = free_port();
         let dir = tempfile::tempdir().expect("tempdir");
-        let child = Command::new("redis-server")
+        let child = redis_server(dir.path())
             .arg("--bind")
             .args(std::iter::once("127.0.0.1").chain(addresses.iter().copied()))
             .args(["--port", &port.to_string(), "--protected-mode", "no"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
             .spawn()
             .expect("redis-server (scripts/setup.sh installs it)");
         wait_for_port(port, Duration::from_secs(10));
@@ -51,18 +46,13 @@ impl RedisServer {
         let port = free_port();
         let dir = tempfile::tempdir().expect("tempdir");
         let file = |name: &str| pki.join(name).display().to_string();
-        let child = Command::new("redis-server")
+        let child = redis_server(dir.path())
             .args(["--bind", "127.0.0.1", "--port", "0"])
             .args(["--tls-port", &port.to_string()])
             .args(["--tls-cert-file", &file("redis.pem")])
             .args(["--tls-key-file", &file("redis.key")])
             .args(["--tls-ca-cert-file", &file("ca.pem")])
             .args(["--tls-auth-clients", "yes"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
             .spawn()
             .expect("redis-server (scripts/setup.sh installs it)");
         wait_for_port(port, Duration::from_secs(10));
@@ -84,15 +74,22 @@ impl RedisServer {
 }
 
 fn spawn_redis(port: u16, dir: &Path) -> Child {
-    Command::new("redis-server")
+    redis_server(dir)
         .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+        .spawn()
+        .expect("redis-server (scripts/setup.sh installs it)")
+}
+
+/// `redis-server` in the foreground, quiet, persisting nothing, working in `dir`.
+fn redis_server(dir: &Path) -> Command {
+    let mut command = Command::new("redis-server");
+    command
         .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
         .arg("--dir")
         .arg(dir)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server (scripts/setup.sh installs it)")
+        .stderr(Stdio::null());
+    command
 }
 
 impl Drop for RedisServer {

@@ -26,6 +26,8 @@ pub struct EvalArgs {
     pub learning_weight: f32,
     /// Catalog size from which HNSW candidates replace the full scan (0 forces them).
     pub ann_threshold: usize,
+    /// Count the tokens of each query's `ucp_search_tools` answer of this many tools.
+    pub result_tokens: Option<usize>,
 }
 
 pub fn main(args: EvalArgs) -> ExitCode {
@@ -45,6 +47,18 @@ fn run(args: &EvalArgs) -> Result<(), String> {
         _ => Some(load_embedder(args.model_dir.as_deref())?),
     };
     let texts: Vec<String> = set.tools.iter().map(|d| d.dense_text()).collect();
+    let mut tokens = match args.result_tokens {
+        None => None,
+        Some(k) => {
+            let dir = match &args.model_dir {
+                Some(dir) => dir.clone(),
+                None => model_dir(ucp_config::Config::default().tool_zoo.embedding_model.as_str())?,
+            };
+            let counter = crate::result_tokens::Counter::load(&dir)?;
+            let shown = crate::result_tokens::shown_tools(&args.tools, &set.tools)?;
+            Some((k, counter, shown, Vec::with_capacity(set.queries.len())))
+        }
+    };
     let vectors = match &embedder {
         None => Vec::new(),
         Some(embedder) => {
@@ -110,10 +124,18 @@ fn run(args: &EvalArgs) -> Result<(), String> {
         };
         let hits = engine.search(&query.text, vector.as_deref(), options);
         latencies.push(started.elapsed());
+        if let Some((k, counter, shown, counts)) = &mut tokens {
+            let top = &hits[..hits.len().min(*k)];
+            counts.push(counter.count(&crate::result_tokens::rendered(top, shown))?);
+        }
         let ranking: Vec<u32> = hits.iter().map(|h| h.doc).collect();
         summary.add(&Metrics::of(&ranking, &query.relevant));
     }
     latencies.sort();
+    let result_tokens = tokens.map(|(k, _, _, mut counts)| {
+        let (median, p95, mean) = crate::result_tokens::summary(&mut counts);
+        json!({"k": k, "median": median, "p95": p95, "mean": (mean * 10.0).round() / 10.0})
+    });
     let mean = summary.mean();
     let (p50, p99) = (
         ms(percentile(&latencies, 0.50)),
@@ -125,6 +147,7 @@ fn run(args: &EvalArgs) -> Result<(), String> {
             "recall@1": mean.recall_1, "recall@5": mean.recall_5, "recall@10": mean.recall_10,
             "ndcg@10": mean.ndcg_10, "mrr": mean.mrr, "p50_ms": p50, "p99_ms": p99,
             "tools": engine.len(), "queries": set.queries.len(),
+            "result_tokens": result_tokens,
         });
         println!("{out}");
     } else {
@@ -140,6 +163,12 @@ fn run(args: &EvalArgs) -> Result<(), String> {
             "| {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {p50:.2} | {p99:.2} |",
             mean.recall_1, mean.recall_5, mean.recall_10, mean.ndcg_10, mean.mrr
         );
+        if let Some(t) = result_tokens {
+            println!(
+                "ucp_search_tools answer of {} tools: median {} tokens, p95 {}, mean {}",
+                t["k"], t["median"], t["p95"], t["mean"]
+            );
+        }
     }
     Ok(())
 }

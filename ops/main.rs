@@ -10,6 +10,7 @@ mod load;
 mod maintenance;
 mod progress;
 mod reload;
+mod result_tokens;
 mod serve;
 mod sessions;
 mod shared_usage;
@@ -152,6 +153,10 @@ enum Command {
         /// Catalog size from which HNSW candidates replace the full scan (0 forces them).
         #[arg(long, default_value_t = ucp_index::engine::ANN_THRESHOLD)]
         ann_threshold: usize,
+        /// Also count the tokens of each query's `ucp_search_tools` answer (its top N, as the
+        /// gateway renders it) with the model's tokenizer.json: median, p95, mean.
+        #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "5")]
+        result_tokens: Option<usize>,
     },
 }
 
@@ -211,6 +216,7 @@ fn main() -> ExitCode {
             replay,
             learning_weight,
             ann_threshold,
+            result_tokens,
         } => eval::main(eval::EvalArgs {
             tools,
             queries,
@@ -221,6 +227,7 @@ fn main() -> ExitCode {
             replay,
             learning_weight,
             ann_threshold,
+            result_tokens,
         }),
     }
 }

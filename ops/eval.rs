@@ -52,7 +52,12 @@ fn run(args: &EvalArgs) -> Result<(), String> {
         Some(k) => {
             let dir = match &args.model_dir {
                 Some(dir) => dir.clone(),
-                None => model_dir(ucp_config::Config::default().tool_zoo.embedding_model.as_str())?,
+                None => model_dir(
+                    ucp_config::Config::default()
+                        .tool_zoo
+                        .embedding_model
+                        .as_str(),
+                )?,
             };
             let counter = crate::result_tokens::Counter::load(&dir)?;
             let shown = crate::result_tokens::shown_tools(&args.tools, &set.tools)?;

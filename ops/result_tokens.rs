@@ -11,7 +11,7 @@ use serde_json::Value;
 use tokenizers::Tokenizer;
 use ucp_index::{Hit, ToolDoc};
 use ucp_proxy::exchange::{Selected, SignalScores};
-use ucp_proxy::gateway::meta::search_result;
+use ucp_proxy::gateway::meta::{Detail, search_result};
 use ucp_proxy::names::Naming;
 
 /// A tool as a search result shows it: public name, description, input schema.
@@ -90,7 +90,8 @@ pub fn rendered(hits: &[Hit], tools: &[Shown]) -> String {
             }
         })
         .collect();
-    let result = search_result(&Arc::new(selected));
+    // What a search without `detail` answers.
+    let result = search_result(&Arc::new(selected), Detail::default());
     result
         .content
         .iter()

@@ -284,7 +284,9 @@ pub fn meta_tools(default_k: usize) -> Vec<Tool> {
         "properties": {
             "query": { "type": "string", "description": "What you want to do, in plain words" },
             "k": { "type": "integer", "minimum": 1, "maximum": MAX_K, "default": default_k,
-                   "description": "How many tools to return" }
+                   "description": "How many tools to return" },
+            "detail": { "type": "string", "enum": ["brief", "full"], "default": "brief",
+                        "description": "brief: name(arguments) and a short description per tool; full: whole descriptions and JSON input schemas" }
         },
         "required": ["query"]
     });
@@ -304,8 +306,9 @@ pub fn meta_tools(default_k: usize) -> Vec<Tool> {
         ),
         Tool::new(
             SEARCH_TOOL,
-            "Search every tool of every server behind this gateway. Returns the best matches with \
-             their names, descriptions and input schemas; call one with ucp_call_tool (or by its name).",
+            "Search every tool of every server behind this gateway. Returns the best matches, one \
+             per line as name(arguments) with `?` marking optional ones, then a short description; \
+             call one with ucp_call_tool (or by its name). detail: \"full\" adds whole input schemas.",
             Arc::new(object(search_schema)),
         ),
     ]

@@ -392,7 +392,7 @@ impl<S: Stage, O: OpsEndpoints> HttpFront<S, O> {
         }
         let answer = match ex.method {
             Method::Select => {
-                let answer = rest::select(snap, &mut ex, &body).await;
+                let answer = rest::select(&self.shared, snap, &mut ex, &body).await;
                 if answer.is_ok() {
                     self.shared.recent.selected(&ex);
                 }

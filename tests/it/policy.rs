@@ -147,14 +147,7 @@ async fn searches_selects_and_ucp_call_tool_follow_the_policy() {
     )
     .await
     .unwrap();
-    let found: Value = serde_json::from_str(&found).unwrap();
-    let names: Vec<&str> = found["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, vec!["named__alpha_read"], "{found}");
+    assert_eq!(searched_names(&found), vec!["named__alpha_read"], "{found}");
     denied(
         call_text(
             &a,

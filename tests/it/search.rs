@@ -1,13 +1,15 @@
 //! `router.exposure: search`: the meta-tools over the real servers' tools, `/v1/select`, and the
 //! embedding store that makes a restart re-embed nothing.
 
+mod agent;
+
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::harness::*;
 
-fn search_config(zoo: &str) -> String {
+pub(crate) fn search_config(zoo: &str) -> String {
     let memory = tool("node/node_modules/.bin/mcp-server-memory");
     let servers = [
         stdio_server("everything", &everything_bin(), &["stdio"]),
@@ -41,7 +43,7 @@ fn index_builds(gw: &GatewayProcess) -> Vec<(u64, u64, u64)> {
 /// Waits for an index of the whole catalog (`tools` tools); returns the tools embedded and the
 /// tools read back from the store, summed over every build so far (servers connect one by one and
 /// each build embeds only what the store does not have yet).
-async fn wait_full_index(gw: &GatewayProcess, tools: u64) -> (u64, u64) {
+pub(crate) async fn wait_full_index(gw: &GatewayProcess, tools: u64) -> (u64, u64) {
     eventually(Duration::from_secs(120), "the full tool index", || async {
         let builds = index_builds(gw);
         builds.iter().any(|b| b.0 == tools).then(|| {
@@ -56,7 +58,7 @@ async fn wait_full_index(gw: &GatewayProcess, tools: u64) -> (u64, u64) {
 
 /// The catalog's size once it stops changing (server-everything adds the tools that depend on
 /// what its client declared a moment after it connects) and the index covers it.
-async fn settled_catalog(gw: &GatewayProcess) -> u64 {
+pub(crate) async fn settled_catalog(gw: &GatewayProcess) -> u64 {
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     let mut previous = None;
     loop {
@@ -79,13 +81,7 @@ async fn search(client: &McpClient, query: &str) -> Vec<String> {
     let text = call_text(client, "ucp_search_tools", json!({"query": query, "k": 3}))
         .await
         .expect("search");
-    let v: Value = serde_json::from_str(&text).expect("search returns JSON text");
-    v["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap().to_string())
-        .collect()
+    searched_names(&text)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -324,34 +320,43 @@ async fn tools_called_together_in_one_session_boost_each_other_in_the_next() {
         .unwrap();
     first.cancel().await.ok();
 
-    // Session two uses the time tool; echo now carries a co-occurrence score in its searches.
-    let second = connect_http(&gw.mcp_url()).await;
-    call_text(
-        &second,
-        "time__get_current_time",
-        json!({"timezone": "UTC"}),
-    )
-    .await
-    .unwrap();
+    // Session two uses the time tool; ranked for that session (`/v1/select` with its
+    // Mcp-Session-Id), echo now carries a co-occurrence score; ranked for no session, none.
+    let mut second = RawSession::new(&gw, "no auth here");
+    second.initialize().await;
+    let (status, _) = second
+        .call("time__get_current_time", json!({"timezone": "UTC"}))
+        .await;
+    assert_eq!(status, 200);
+    let id = second.session.clone().expect("a session id");
+    let co_occurrence = |session: Option<String>| {
+        let url = gw.url("/v1/select");
+        async move {
+            let headers: Vec<(&str, &str)> = session
+                .as_deref()
+                .map(|id| ("mcp-session-id", id))
+                .into_iter()
+                .collect();
+            let body = json!({"context": "repeat a message back", "k": 5}).to_string();
+            let (status, _, body) = post(&url, body, &headers).await;
+            let v: Value = serde_json::from_str(&body).ok().filter(|_| status == 200)?;
+            v["tools"]
+                .as_array()?
+                .iter()
+                .find(|t| t["name"] == "everything__echo")
+                .and_then(|t| t["scores"]["co_occurrence"].as_f64())
+        }
+    };
     let score = eventually(Duration::from_secs(20), "a co-occurrence score", || async {
-        let text = call_text(
-            &second,
-            "ucp_search_tools",
-            json!({"query": "repeat a message back", "k": 5}),
-        )
-        .await
-        .ok()?;
-        let v: Value = serde_json::from_str(&text).ok()?;
-        v["tools"]
-            .as_array()?
-            .iter()
-            .find(|t| t["name"] == "everything__echo")
-            .and_then(|t| t["scores"]["co_occurrence"].as_f64())
-            .filter(|s| *s > 0.0)
+        co_occurrence(Some(id.clone())).await.filter(|s| *s > 0.0)
     })
     .await;
     assert!(score > 0.0 && score < 1.0, "{score}");
-    second.cancel().await.ok();
+    assert_eq!(
+        co_occurrence(None).await,
+        Some(0.0),
+        "no session, no co-occurrence"
+    );
 }
 
 /// A client that reports each notifications/tools/list_changed it receives.

@@ -170,7 +170,7 @@ impl<S: Stage> Gateway<S> {
         ex: &mut Exchange,
         request: CallToolRequestParams,
     ) -> Result<CallToolResponse, ProxyError> {
-        let (query, k) = search_args(request.arguments.as_ref())?;
+        let (query, k, detail) = search_args(request.arguments.as_ref())?;
         ex.select = Some(SelectWork {
             purpose: SelectPurpose::Search,
             query,
@@ -188,7 +188,7 @@ impl<S: Stage> Gateway<S> {
             .and_then(|w| w.answer.clone())
             .ok_or_else(|| ProxyError::Internal("no selection stage answered".into()))?;
         self.shared.recent.selected(ex);
-        Ok(CallToolResponse::Complete(search_result(&selected)))
+        Ok(CallToolResponse::Complete(search_result(&selected, detail)))
     }
 
     /// After a search or a call, a `dynamic` session's tool set may have changed.

@@ -10,6 +10,7 @@ pub mod handoff;
 pub mod meta;
 mod notify;
 mod parked;
+mod signature;
 
 use std::sync::Arc;
 

@@ -28,15 +28,25 @@ fn context_of(body: &[u8]) -> Result<(String, Value), ProxyError> {
     Ok((context, request))
 }
 
-/// `POST /v1/select {"context": "...", "k": 5}`: ranked tools with each signal's score.
+/// `POST /v1/select {"context": "...", "k": 5}`: ranked tools with each signal's score; with the
+/// `Mcp-Session-Id` of one of the caller's live sessions, ranked as that session's next search
+/// would be (its recent calls feed co-occurrence).
 pub(super) async fn select<S: Stage>(
+    shared: &GatewayShared<S>,
     snap: &Snapshot<S>,
     ex: &mut Exchange,
     body: &[u8],
 ) -> Result<Plain, ProxyError> {
     let (query, request) = context_of(body)?;
     let k = request.get("k").and_then(Value::as_u64).map(|k| k as usize);
-    let tools = rank(snap, ex, query, k).await?;
+    // The front has checked the session is the caller's.
+    let recent = ex
+        .session_id
+        .as_deref()
+        .and_then(|id| shared.sessions.get(id))
+        .map(|s| s.recent_calls())
+        .unwrap_or_default();
+    let tools = rank(snap, ex, query, k, recent).await?;
     Ok(Plain::json(StatusCode::OK, &json!({ "tools": *tools })))
 }
 
@@ -47,12 +57,13 @@ pub(super) async fn rank<S: Stage>(
     ex: &mut Exchange,
     query: String,
     k: Option<usize>,
+    recent: Vec<String>,
 ) -> Result<Selection, ProxyError> {
     ex.select = Some(SelectWork {
         purpose: SelectPurpose::Select,
         query,
         k,
-        recent: Vec::new(),
+        recent,
         index: snap.index.clone().ok_or(ProxyError::IndexNotReady)?,
         answer: None,
         cached: false,

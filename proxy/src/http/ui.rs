@@ -309,7 +309,7 @@ async fn try_query<S: Stage>(
         );
         return (StatusCode::OK, out);
     }
-    let ranked = match rest::rank(snap, ex, params.q.clone(), Some(k)).await {
+    let ranked = match rest::rank(snap, ex, params.q.clone(), Some(k), Vec::new()).await {
         Ok(ranked) => ranked,
         Err(error) => {
             let _ = write!(out, "<p id=error class=bad>{}</p>", Esc(&error.to_string()));

@@ -180,3 +180,12 @@ pub fn hash_api_key(key: &str) -> String {
         .trim()
         .to_string()
 }
+
+/// The tool names of a brief `ucp_search_tools` answer, best first: each tool's first line is
+/// `name(arguments)`, its description the indented line under it.
+pub fn searched_names(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|line| !line.starts_with(' '))
+        .filter_map(|line| line.split_once('(').map(|(name, _)| name.to_string()))
+        .collect()
+}

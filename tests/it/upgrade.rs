@@ -1,8 +1,9 @@
 //! The documented upgrade path: two instances behind nginx sharing sessions through Redis,
-//! replaced one at a time (SIGTERM drains one, a new binary starts on its port) while clients
-//! keep calling through the balancer. No call may fail: not at the drain (nginx moves on to the
-//! other instance) and not at the start (requests wait until the new instance's servers have
-//! listed their tools, `server.ready_timeout`).
+//! replaced one at a time while clients keep calling through the balancer. Per instance: out of
+//! rotation (`down`, graceful nginx reload), SIGTERM (it drains what it holds and exits 0), the
+//! new binary started on its port and data, back in rotation at once. No call may fail: not at
+//! the drain, and not at the start, where requests wait until the new instance's servers have
+//! listed their tools (`server.ready_timeout`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -82,12 +83,17 @@ async fn replacing_both_instances_one_at_a_time_fails_no_call() {
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     for (i, config) in configs.iter().enumerate() {
-        // The old binary drains and exits 0; the new one starts on the same port and data.
+        let mut down = vec![false; configs.len()];
+        down[i] = true;
+        tokio::task::block_in_place(|| lb.set_down(&down));
+        // The old binary drains and exits 0; the new one starts on the same port and data and
+        // is back in rotation before its servers are up (the hold keeps its requests waiting).
         let old = &mut instances[i];
         signal(old.child.id(), "TERM");
         let status = tokio::task::block_in_place(|| old.child.wait()).expect("wait");
         assert!(status.success(), "instance {i} exited with {status}");
         let new = GatewayProcess::start(config);
+        tokio::task::block_in_place(|| lb.set_down(&vec![false; configs.len()]));
         wait_connected(&new.url(""), &["time", "everything"]).await;
         instances[i] = new;
         tokio::time::sleep(Duration::from_secs(3)).await;

@@ -160,10 +160,12 @@ impl Drop for NetNs {
     }
 }
 
-/// nginx balancing round robin, without affinity, over `upstreams`.
+/// nginx balancing round robin, without affinity, over `upstreams`; its master process in the
+/// foreground, so the upstreams can change with a graceful reload (`set_down`).
 pub struct Nginx {
     pub port: u16,
     child: Child,
+    upstreams: Vec<SocketAddr>,
     _dir: tempfile::TempDir,
 }
 
@@ -172,7 +174,8 @@ impl Nginx {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let conf = dir.path().join("nginx.conf");
-        std::fs::write(&conf, nginx_conf(dir.path(), port, upstreams)).expect("nginx.conf");
+        let up = vec![false; upstreams.len()];
+        std::fs::write(&conf, nginx_conf(dir.path(), port, upstreams, &up)).expect("nginx.conf");
         let child = Command::new("nginx")
             .arg("-p")
             .arg(dir.path())
@@ -188,7 +191,32 @@ impl Nginx {
         Nginx {
             port,
             child,
+            upstreams: upstreams.to_vec(),
             _dir: dir,
+        }
+    }
+
+    /// Marks the upstreams whose flag is true `down` and reloads gracefully, the way an operator
+    /// takes an instance out of rotation: returns once the new worker serves and the old one has
+    /// finished the requests it held.
+    pub fn set_down(&self, down: &[bool]) {
+        let dir = self._dir.path();
+        let conf = nginx_conf(dir, self.port, &self.upstreams, down);
+        std::fs::write(dir.join("nginx.conf"), conf).expect("nginx.conf");
+        let master = self.child.id();
+        let before = super::children_of(master);
+        super::signal(master, "HUP");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let now = super::children_of(master);
+            if now.len() == 1 && !before.contains(&now[0]) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nginx did not reload: workers {before:?} -> {now:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -199,23 +227,39 @@ impl Nginx {
 
 impl Drop for Nginx {
     fn drop(&mut self) {
+        // TERM: the master stops its worker too (a killed master would leave it running).
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-/// One foreground nginx process (no master), round robin with no affinity, unbuffered for SSE.
+/// nginx in the foreground (master and one worker), round robin with no affinity, unbuffered for
+/// SSE; an upstream whose `down` flag is set gets no new requests.
 /// `max_fails=0`: an instance that refused a connection is not benched for `fail_timeout` (10 s by
 /// default), so replacing the instances one after the other never leaves nginx with "no live
 /// upstreams"; a refused connection is retried on the other instance, even for a POST.
-fn nginx_conf(dir: &Path, port: u16, upstreams: &[SocketAddr]) -> String {
+fn nginx_conf(dir: &Path, port: u16, upstreams: &[SocketAddr], down: &[bool]) -> String {
     let dir = dir.display();
     let servers: String = upstreams
         .iter()
-        .map(|a| format!("    server {a} max_fails=0;\n"))
+        .zip(down)
+        .map(|(a, down)| {
+            let flag = if *down { " down" } else { "" };
+            format!("    server {a} max_fails=0{flag};\n")
+        })
         .collect();
     format!(
-        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {dir}/nginx.pid;\n\
+        "daemon off;\nmaster_process on;\nworker_processes 1;\npid {dir}/nginx.pid;\n\
          error_log {dir}/error.log;\nevents {{ worker_connections 256; }}\nhttp {{\n\
          access_log off;\n  client_body_temp_path {dir}/body;\n  proxy_temp_path {dir}/proxy;\n\
          fastcgi_temp_path {dir}/fastcgi;\n  uwsgi_temp_path {dir}/uwsgi;\n  scgi_temp_path {dir}/scgi;\n\

@@ -14,6 +14,8 @@ use ucp_index::{
 
 use crate::load::ucp_home;
 
+mod cooccurrence;
+
 pub struct EvalArgs {
     pub tools: PathBuf,
     pub queries: PathBuf,
@@ -28,6 +30,8 @@ pub struct EvalArgs {
     pub ann_threshold: usize,
     /// Count the tokens of each query's `ucp_search_tools` answer of this many tools.
     pub result_tokens: Option<usize>,
+    /// Co-occurrence replay over the multi-tool queries (see `eval/cooccurrence.rs`).
+    pub replay_cooccurrence: bool,
 }
 
 pub fn main(args: EvalArgs) -> ExitCode {
@@ -106,6 +110,9 @@ fn run(args: &EvalArgs) -> Result<(), String> {
         similarity_threshold: -1.0,
         per_server_cap: None,
     };
+    if args.replay_cooccurrence {
+        return cooccurrence::replay(&engine, embedder.as_ref(), &set.queries, options, args.json);
+    }
     if args.replay {
         let embedder = embedder
             .as_ref()

@@ -157,6 +157,10 @@ enum Command {
         /// gateway renders it) with the model's tokenizer.json: median, p95, mean.
         #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "5")]
         result_tokens: Option<usize>,
+        /// Co-occurrence experiment: tools relevant to one multi-tool query count as used
+        /// together; learn from one half (weight chosen there), measure the other.
+        #[arg(long)]
+        replay_cooccurrence: bool,
     },
 }
 
@@ -217,6 +221,7 @@ fn main() -> ExitCode {
             learning_weight,
             ann_threshold,
             result_tokens,
+            replay_cooccurrence,
         } => eval::main(eval::EvalArgs {
             tools,
             queries,
@@ -228,6 +233,7 @@ fn main() -> ExitCode {
             learning_weight,
             ann_threshold,
             result_tokens,
+            replay_cooccurrence,
         }),
     }
 }

@@ -89,3 +89,28 @@ fn eval_names_a_bad_line() {
         "{err}"
     );
 }
+
+#[test]
+fn result_tokens_and_the_cooccurrence_replay_report_their_figures() {
+    let store = tempfile::tempdir().unwrap();
+    // The answer ucp_search_tools gives: the compact form costs far less than the ~640 tokens
+    // the pretty-printed JSON with schemas and scores cost (BENCHMARKS.md).
+    let tokens =
+        &eval_with(&["--mode", "hybrid", "--result-tokens"], store.path())["result_tokens"];
+    let median = tokens["median"].as_u64().expect("a median");
+    assert!(
+        median > 0 && median <= 320 && tokens["p95"].as_u64() >= Some(median),
+        "{tokens}"
+    );
+    // Co-occurrence learned on one half helps the other half's next search of the same task.
+    let replay = eval_with(&["--mode", "hybrid", "--replay-cooccurrence"], store.path());
+    assert_eq!(replay["multi_tool_queries"], 300, "{replay}");
+    for fold in replay["cooccurrence_replay"].as_array().unwrap() {
+        let (without, with) = (
+            fold["ndcg@10_without"].as_f64().unwrap(),
+            fold["ndcg@10_with"].as_f64().unwrap(),
+        );
+        assert!(with > without, "{fold}");
+        assert!(fold["unrelated_ndcg@10_without"].is_number(), "{fold}");
+    }
+}

@@ -32,6 +32,8 @@ pub struct EvalArgs {
     pub result_tokens: Option<usize>,
     /// Co-occurrence replay over the multi-tool queries (see `eval/cooccurrence.rs`).
     pub replay_cooccurrence: bool,
+    /// Queries cut at this many tokens before embedding (0: the model's 256).
+    pub query_max_tokens: usize,
 }
 
 pub fn main(args: EvalArgs) -> ExitCode {
@@ -48,7 +50,10 @@ fn run(args: &EvalArgs) -> Result<(), String> {
     let set = load_files(&args.tools, &args.queries).map_err(|e| e.to_string())?;
     let embedder = match args.mode {
         Mode::Keyword => None,
-        _ => Some(load_embedder(args.model_dir.as_deref())?),
+        _ => Some(load_embedder_capped(
+            args.model_dir.as_deref(),
+            args.query_max_tokens,
+        )?),
     };
     let texts: Vec<String> = set.tools.iter().map(|d| d.dense_text()).collect();
     let mut tokens = match args.result_tokens {
@@ -297,11 +302,23 @@ pub fn model_dir(embedding_model: &str) -> Result<PathBuf, String> {
 
 /// The embedder from `--model-dir`, or `$UCP_HOME/models` as `scripts/setup.sh` installs it.
 pub fn load_embedder(model_dir: Option<&Path>) -> Result<Embedder, String> {
+    load_embedder_capped(model_dir, 0)
+}
+
+/// [`load_embedder`] with queries cut at `query_max_tokens` tokens (0: not cut).
+pub fn load_embedder_capped(
+    model_dir: Option<&Path>,
+    query_max_tokens: usize,
+) -> Result<Embedder, String> {
     let dir = model_dir
         .map(Path::to_path_buf)
         .or_else(|| std::env::var_os("UCP_MODEL_DIR").map(PathBuf::from))
         .unwrap_or_else(|| ucp_home().join("models"));
-    Embedder::load(EmbedderConfig::from_env_and_dir(dir)).map_err(|e| e.to_string())
+    let config = EmbedderConfig {
+        query_max_tokens,
+        ..EmbedderConfig::from_env_and_dir(dir)
+    };
+    Embedder::load(config).map_err(|e| e.to_string())
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

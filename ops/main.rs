@@ -161,6 +161,9 @@ enum Command {
         /// together; learn from one half (weight chosen there), measure the other.
         #[arg(long)]
         replay_cooccurrence: bool,
+        /// Cut queries at this many tokens before embedding them (0: the model's 256).
+        #[arg(long, default_value_t = 0)]
+        query_max_tokens: usize,
     },
 }
 
@@ -222,6 +225,7 @@ fn main() -> ExitCode {
             ann_threshold,
             result_tokens,
             replay_cooccurrence,
+            query_max_tokens,
         } => eval::main(eval::EvalArgs {
             tools,
             queries,
@@ -234,6 +238,7 @@ fn main() -> ExitCode {
             ann_threshold,
             result_tokens,
             replay_cooccurrence,
+            query_max_tokens,
         }),
     }
 }

@@ -46,6 +46,9 @@ pub struct EmbedderConfig {
     pub batch_size: usize,
     /// Tokens kept per text, special tokens included (the model was trained on 256; limit 512).
     pub max_tokens: usize,
+    /// Tokens kept per query (`embed_query`), special tokens included; 0: `max_tokens`. Queries
+    /// only: stored tool vectors do not depend on it.
+    pub query_max_tokens: usize,
     /// Entries of the query LRU cache; 0 disables it.
     pub query_cache_size: usize,
     /// Bytes the query cache may hold (query text + vector per entry), whatever the entry count.
@@ -66,6 +69,7 @@ impl EmbedderConfig {
             intra_threads: 2,
             batch_size: 32,
             max_tokens: 256,
+            query_max_tokens: 0,
             query_cache_size: 4096,
             query_cache_bytes: QUERY_CACHE_BYTES,
         }
@@ -84,6 +88,8 @@ static RUNTIME: Mutex<Option<(PathBuf, Environment)>> = Mutex::new(None);
 
 pub struct Embedder {
     tokenizer: Tokenizer,
+    /// The tokenizer truncating at `query_max_tokens`, when that is shorter.
+    query_tokenizer: Option<Tokenizer>,
     /// `Session::run` takes `&mut`: runs are serialised, one chunk at a time, so queries can
     /// slip in between the chunks of a bulk job.
     session: Mutex<Session>,
@@ -121,6 +127,24 @@ impl Embedder {
             .with_truncation(Some(truncation))
             .map_err(IndexError::Tokenizer)?;
 
+        let query_tokenizer = match config.query_max_tokens {
+            n if n == 0 || n >= config.max_tokens => None,
+            n if n < 8 => {
+                return Err(IndexError::Config(format!(
+                    "query_max_tokens must be 0 or at least 8, got {n}"
+                )));
+            }
+            n => {
+                let mut query = tokenizer.clone();
+                query
+                    .with_truncation(Some(TruncationParams {
+                        max_length: n,
+                        ..TruncationParams::default()
+                    }))
+                    .map_err(IndexError::Tokenizer)?;
+                Some(query)
+            }
+        };
         let read = |path: &Path| {
             std::fs::read(path).map_err(|source| IndexError::Io {
                 path: path.into(),
@@ -159,6 +183,7 @@ impl Embedder {
 
         Ok(Embedder {
             tokenizer,
+            query_tokenizer,
             session: Mutex::new(session),
             has_token_type_ids,
             model_id: format!("minilm-l6-v2:{hex}"),
@@ -190,7 +215,18 @@ impl Embedder {
             return Ok(v);
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
-        let v: Arc<[f32]> = self.embed_batch(&[text])?.pop().unwrap_or_default().into();
+        let v: Arc<[f32]> = match &self.query_tokenizer {
+            None => self.embed_batch(&[text])?.pop().unwrap_or_default().into(),
+            Some(tokenizer) => {
+                let encoding = tokenizer
+                    .encode(text, true)
+                    .map_err(IndexError::Tokenizer)?;
+                self.run_chunk(&[&encoding])?
+                    .pop()
+                    .unwrap_or_default()
+                    .into()
+            }
+        };
         if let Some(cache) = &self.cache {
             let size = text.len() + v.len() * std::mem::size_of::<f32>() + CACHE_ENTRY_OVERHEAD;
             cache.lock().put(text.to_owned(), Arc::clone(&v), size);

@@ -260,3 +260,29 @@ fn long_texts_run_in_smaller_chunks() {
     assert_eq!(seen, vec![4, 6], "1024 padded tokens per run");
     assert!(cos(&v[0], &v[5]) > 0.9999);
 }
+
+#[test]
+fn a_query_cap_embeds_a_long_query_as_if_the_text_were_cut_there() {
+    let long = "find the weather forecast for a city and then book a table at a restaurant nearby \
+                and send the reservation to my calendar with a reminder one hour before";
+    let capped = load(EmbedderConfig {
+        query_max_tokens: 16,
+        query_cache_size: 0,
+        ..config()
+    });
+    let short = load(EmbedderConfig {
+        max_tokens: 16,
+        ..config()
+    });
+    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+    let q = capped.embed_query(long).unwrap();
+    let cut = short.embed_batch(&[long]).unwrap().pop().unwrap();
+    assert!(dot(&q, &cut) > 0.9999, "{}", dot(&q, &cut));
+    let whole = shared().embed_query(long).unwrap();
+    assert!(
+        dot(&q, &whole) < 0.99,
+        "the cap changes a long query's vector"
+    );
+    // The stored tool vectors do not depend on it.
+    assert_eq!(capped.model_id(), shared().model_id());
+}

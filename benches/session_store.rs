@@ -117,11 +117,11 @@ fn session_stores(c: &mut Criterion) {
     bench_store(c, "rocksdb", &rocks, &rt);
     let (_redis, port) = start_redis(dir.path());
     let target = RedisTarget {
-        host: "127.0.0.1".into(),
-        port,
-        db: 0,
-        password: None,
-        pool_size: 1,
+        config: ucp_config::RedisConfig {
+            port,
+            pool_size: 1,
+            ..Default::default()
+        },
         tls: None,
     };
     let redis =

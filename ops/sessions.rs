@@ -74,11 +74,7 @@ pub fn redis_target(config: &Config) -> Result<RedisTarget, String> {
         None
     };
     Ok(RedisTarget {
-        host: redis.host.clone(),
-        port: redis.port,
-        db: redis.db,
-        password: redis.password.clone(),
-        pool_size: redis.pool_size,
+        config: redis.clone(),
         tls,
     })
 }

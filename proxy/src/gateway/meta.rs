@@ -119,9 +119,8 @@ pub fn search_result(selected: &Selection, detail: Detail) -> CallToolResult {
 /// `description` on one line (runs of whitespace become one space), at most
 /// `BRIEF_DESCRIPTION_CHARS` chars, cut after a whole word and marked with `…`.
 fn brief_description(description: &str) -> String {
-    let mut out = String::new();
+    let (mut out, mut len) = (String::new(), 0);
     for word in description.split_whitespace() {
-        let len = out.chars().count();
         let more = word.chars().count() + usize::from(len > 0);
         if len + more > BRIEF_DESCRIPTION_CHARS {
             if len == 0 {
@@ -134,6 +133,7 @@ fn brief_description(description: &str) -> String {
             out.push(' ');
         }
         out.push_str(word);
+        len += more;
     }
     out
 }

@@ -14,19 +14,16 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, IntoConnectionInfo, RedisResult};
+use ucp_config::RedisConfig;
 
 use super::record::{SessionEvent, SessionMeta, SessionRecord};
 
 const SESSIONS: &str = "ucp:sessions";
 
-/// Where to reach Redis (`session.redis`).
+/// Where to reach Redis: `session.redis` as validated, with its TLS files read.
 #[derive(Debug, Clone)]
 pub struct RedisTarget {
-    pub host: String,
-    pub port: u16,
-    pub db: i64,
-    pub password: Option<String>,
-    pub pool_size: usize,
+    pub config: RedisConfig,
     /// TLS (`rediss://`), with what it was configured to trust and present.
     pub tls: Option<RedisTlsFiles>,
 }
@@ -62,17 +59,19 @@ impl RedisTarget {
         } else {
             "redis"
         };
-        format!("{scheme}://{}:{}/{}", self.host, self.port, self.db)
+        let c = &self.config;
+        format!("{scheme}://{}:{}/{}", c.host, c.port, c.db)
     }
 
     /// An auto-reconnecting multiplexed connection, opened on first use, whose commands time out
     /// after 500 ms (the session store and the shared usage both use these).
     pub fn connection(&self) -> RedisResult<ConnectionManager> {
-        let mut settings = redis::RedisConnectionInfo::default().set_db(self.db);
-        if let Some(password) = &self.password {
+        let c = &self.config;
+        let mut settings = redis::RedisConnectionInfo::default().set_db(c.db);
+        if let Some(password) = &c.password {
             settings = settings.set_password(password);
         }
-        let (host, port) = (self.host.clone(), self.port);
+        let (host, port) = (c.host.clone(), c.port);
         let addr = match &self.tls {
             None => redis::ConnectionAddr::Tcp(host, port),
             Some(_) => redis::ConnectionAddr::TcpTls {
@@ -116,7 +115,7 @@ pub struct RedisSessions {
 impl RedisSessions {
     /// The connections (not opened yet: each opens on first use and reopens after a failure).
     pub fn new(target: &RedisTarget) -> RedisResult<RedisSessions> {
-        let pool = (0..target.pool_size.max(1))
+        let pool = (0..target.config.pool_size.max(1))
             .map(|_| target.connection())
             .collect::<RedisResult<Vec<_>>>()?;
         Ok(RedisSessions {

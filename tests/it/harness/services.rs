@@ -166,7 +166,7 @@ pub struct Nginx {
     pub port: u16,
     child: Child,
     upstreams: Vec<SocketAddr>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Nginx {
@@ -192,7 +192,7 @@ impl Nginx {
             port,
             child,
             upstreams: upstreams.to_vec(),
-            _dir: dir,
+            dir,
         }
     }
 
@@ -200,7 +200,7 @@ impl Nginx {
     /// takes an instance out of rotation: returns once the new worker serves and the old one has
     /// finished the requests it held.
     pub fn set_down(&self, down: &[bool]) {
-        let dir = self._dir.path();
+        let dir = self.dir.path();
         let conf = nginx_conf(dir, self.port, &self.upstreams, down);
         std::fs::write(dir.join("nginx.conf"), conf).expect("nginx.conf");
         let master = self.child.id();

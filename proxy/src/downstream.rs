@@ -19,6 +19,7 @@ mod breaker;
 mod child_env;
 mod companion;
 mod connect;
+mod fast_parse;
 mod link;
 mod listeners;
 mod ordered;

@@ -183,6 +183,9 @@ fn parse(line: &[u8]) -> Option<RxJsonRpcMessage<RoleClient>> {
     if line.iter().all(u8::is_ascii_whitespace) {
         return None;
     }
+    if let Some(message) = super::fast_parse::call_tool_response(line) {
+        return Some(message);
+    }
     match serde_json::from_slice(line) {
         Ok(message) => Some(message),
         Err(error) => {

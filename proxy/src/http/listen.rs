@@ -8,10 +8,19 @@ use std::sync::Arc;
 
 use pingora_core::apps::HttpServerApp;
 use pingora_core::listeners::tls::TlsSettings;
+use pingora_core::listeners::{L4BufferSettings, ListenerConfig};
 use pingora_core::server::{Fds, ListenFds};
 use pingora_core::services::Service as _;
 use pingora_core::services::listening::Service;
 use tokio::sync::watch;
+
+/// Read buffer per connection. pingora's default is 64 KiB, allocated zeroed at every accept: that
+/// memset was the largest single cost of a call from a client that opens a connection per request
+/// (the Python SDK does; BENCHMARKS.md, issue 10 point 6). MCP requests are far smaller, and TLS
+/// reads one 16 KiB record at a time, so 16 KiB loses no batching. Larger bodies still stream.
+const READ_BUFFER: usize = 16 * 1024;
+/// pingora's default (one MSS): replies are flushed as they are produced anyway.
+const WRITE_BUFFER: usize = 1460;
 
 /// A bound, not yet serving, HTTP listener.
 pub struct HttpListener {
@@ -48,10 +57,12 @@ impl HttpListener {
     {
         let mut service = Service::new("ucp-http".to_string(), app);
         let addr = self.local_addr.to_string();
-        match self.tls {
-            Some(settings) => service.add_tls_with_settings(&addr, None, settings),
-            None => service.add_tcp(&addr),
-        }
+        let endpoint =
+            ListenerConfig::tcp(addr).l4_buffer(L4BufferSettings::new(READ_BUFFER, WRITE_BUFFER));
+        service.add_listener(match self.tls {
+            Some(settings) => endpoint.tls(settings),
+            None => endpoint,
+        });
         service.start_service(Some(self.fds), shutdown, 1).await;
     }
 }

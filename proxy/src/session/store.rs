@@ -181,7 +181,7 @@ impl SessionStore {
         let now = now_ms();
         let history = self.max_history;
         on_backend!(self, db => db.append(id, event, now).and_then(|()| {
-            if stored > history + TRIM_SLACK {
+            if stored > history + trim_slack(history) {
                 db.trim(id, history).map(|()| Appended { stored: history, version: None })
             } else {
                 Ok(Appended { stored, version: None })
@@ -243,9 +243,14 @@ impl SessionStore {
     }
 }
 
-/// Events past `max_history` kept before a trim: trimming is a range delete every this many
-/// appends, not one delete per append.
-pub const TRIM_SLACK: usize = 16;
+/// Events past `max_history` kept before a trim. A trim walks the session's newest events back to
+/// the cut, then range-deletes the rest: with as much slack as history, that walk costs about one
+/// key per append (with a fixed 16 it was six keys per append at the default history of 100, the
+/// largest cost of the session write; BENCHMARKS.md, issue 10 point 6), and range tombstones, which
+/// every later read has to step over, pile up at a sixth of the rate.
+pub fn trim_slack(max_history: usize) -> usize {
+    max_history.max(16)
+}
 
 /// What an append left behind.
 pub struct Appended {

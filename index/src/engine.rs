@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use crate::ann::AnnIndex;
+use crate::ann::saved::{GraphOrigin, SavedGraphs};
 use crate::bm25::{Bm25Index, Bm25Params};
 use crate::dense::{DenseIndex, dot, top_k};
 use crate::doc::ToolDoc;
@@ -60,6 +61,8 @@ pub struct Engine {
     weights: FusionWeights,
     /// HNSW over the vectors, for catalogs of at least `ann_threshold` tools.
     ann: Option<AnnIndex>,
+    /// Whether `ann` was loaded from the store or built.
+    ann_origin: Option<GraphOrigin>,
 }
 
 /// Catalog size from which semantic and hybrid search rank only the HNSW and BM25 candidates
@@ -67,9 +70,9 @@ pub struct Engine {
 /// 100k). `Engine::build_with_ann_threshold` overrides it (tests, `ucp eval --ann-threshold`).
 pub const ANN_THRESHOLD: usize = 50_000;
 /// Candidates taken from each of HNSW and BM25 above the threshold.
-const ANN_CANDIDATES: usize = 256;
+pub const ANN_CANDIDATES: usize = 256;
 /// HNSW search breadth.
-const ANN_EF: usize = 256;
+pub const ANN_EF: usize = 256;
 
 impl Engine {
     /// `vectors[i]` is the normalised embedding of `docs[i].dense_text()`; empty `vectors` gives a
@@ -91,6 +94,19 @@ impl Engine {
         weights: FusionWeights,
         ann_threshold: usize,
     ) -> Result<Engine, IndexError> {
+        Self::build_with_saved_graphs(docs, vectors, bm25, weights, ann_threshold, None)
+    }
+
+    /// `build_with_ann_threshold`, with the HNSW graph read from `saved` when one was saved there
+    /// for exactly these vectors, else built and saved there (`ann_origin` tells which).
+    pub fn build_with_saved_graphs(
+        docs: Vec<ToolDoc>,
+        vectors: &[Vec<f32>],
+        bm25: Bm25Params,
+        weights: FusionWeights,
+        ann_threshold: usize,
+        saved: Option<SavedGraphs<'_>>,
+    ) -> Result<Engine, IndexError> {
         if !vectors.is_empty() && vectors.len() != docs.len() {
             return Err(IndexError::VectorCount {
                 vectors: vectors.len(),
@@ -108,8 +124,21 @@ impl Engine {
             })
             .collect();
         let bm25 = Bm25Index::build(&docs, bm25);
-        let ann = (!vectors.is_empty() && vectors.len() >= ann_threshold)
-            .then(|| AnnIndex::build(vectors, ANN_EF));
+        let (ann, ann_origin) = if !vectors.is_empty() && vectors.len() >= ann_threshold {
+            let (ann, origin) = match saved {
+                Some(saved) => saved.load_or_build(vectors, ANN_EF),
+                None => (
+                    AnnIndex::build(vectors, ANN_EF),
+                    GraphOrigin::Built {
+                        load_error: None,
+                        save_error: None,
+                    },
+                ),
+            };
+            (Some(ann), Some(origin))
+        } else {
+            (None, None)
+        };
         Ok(Engine {
             docs,
             bm25,
@@ -117,7 +146,13 @@ impl Engine {
             server_of,
             weights,
             ann,
+            ann_origin,
         })
+    }
+
+    /// Where the HNSW graph came from (`None`: below the threshold, no graph).
+    pub fn ann_origin(&self) -> Option<&GraphOrigin> {
+        self.ann_origin.as_ref()
     }
 
     pub fn docs(&self) -> &[ToolDoc] {
@@ -185,7 +220,7 @@ impl Engine {
         let ids: Vec<u32> = match (&self.ann, query_vector, mode) {
             (Some(ann), Some(q), Mode::Semantic | Mode::Hybrid) => {
                 let mut ids: Vec<u32> = ann
-                    .search(q, ANN_CANDIDATES)
+                    .search(&self.dense, q, ANN_CANDIDATES)
                     .into_iter()
                     .map(|h| h.0)
                     .collect();

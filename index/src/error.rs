@@ -52,6 +52,8 @@ pub enum IndexError {
     },
     #[error("index store has a corrupt {what} entry")]
     StoreCorrupt { what: &'static str },
+    #[error("saved HNSW graph is damaged: {0}")]
+    GraphDamaged(String),
     #[error("{}:{line}: {msg}", path.display())]
     BenchLine {
         path: PathBuf,

@@ -1,5 +1,6 @@
 //! The embedded RocksDB store of the tool index: embeddings keyed by (model id, hash of the text),
-//! so a restart with an unchanged catalog re-embeds nothing.
+//! so a restart with an unchanged catalog re-embeds nothing, and its HNSW graph (`ann::saved`), so
+//! it does not build that again either.
 //!
 //! One read-write opener per directory (RocksDB's LOCK): the gateway and `ucp index` share it by
 //! running one at a time; a second opener gets a clear error naming the directory.
@@ -16,6 +17,10 @@ pub const CF_EMBEDDINGS: &str = "embeddings";
 pub const CF_USAGE: &str = "usage";
 /// Co-occurrence counts, keyed by `tool a` 0x00 `tool b`, value a little-endian u32.
 pub const CF_COOCCURRENCE: &str = "cooccurrence";
+/// Saved HNSW graphs (`ann::saved`), keyed by model id, 0x00, the 32-byte digest of the vectors;
+/// plus per model, under model id, 0x00, `recent`, its graphs' digests, most recently used first.
+pub const CF_ANN_GRAPHS: &str = "ann_graphs";
+const RECENT_GRAPHS: &[u8] = b"recent";
 
 pub struct Store {
     db: DB,
@@ -29,7 +34,7 @@ impl Store {
         options.create_if_missing(true);
         options.create_missing_column_families(true);
         options.set_compression_type(rocksdb::DBCompressionType::Lz4);
-        let families = [CF_EMBEDDINGS, CF_USAGE, CF_COOCCURRENCE]
+        let families = [CF_EMBEDDINGS, CF_USAGE, CF_COOCCURRENCE, CF_ANN_GRAPHS]
             .into_iter()
             .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
         let db = DB::open_cf_descriptors(&options, path, families).map_err(|source| {
@@ -145,11 +150,100 @@ impl Store {
             })
     }
 
+    /// The graph saved for the vectors of digest `digest` embedded by `model_id`.
+    pub fn ann_graph(
+        &self,
+        model_id: &str,
+        digest: &[u8; 32],
+    ) -> Result<Option<Vec<u8>>, IndexError> {
+        let cf = self.cf(CF_ANN_GRAPHS)?;
+        self.db
+            .get_cf(cf, graph_key(model_id, digest))
+            .map_err(|source| IndexError::StoreIo { op: "read", source })
+    }
+
+    /// Saves a graph as the most recently used of its model; only the `keep` most recently used
+    /// graphs of the model stay, in one atomic batch.
+    pub fn put_ann_graph(
+        &self,
+        model_id: &str,
+        digest: &[u8; 32],
+        bytes: &[u8],
+        keep: usize,
+    ) -> Result<(), IndexError> {
+        let cf = self.cf(CF_ANN_GRAPHS)?;
+        let mut batch = self.recent_graphs(model_id, digest, keep)?;
+        batch.put_cf(cf, graph_key(model_id, digest), bytes);
+        self.db.write(batch).map_err(|source| IndexError::StoreIo {
+            op: "write",
+            source,
+        })
+    }
+
+    /// Marks a saved graph as the most recently used of its model (as `put_ann_graph` does).
+    pub fn use_ann_graph(
+        &self,
+        model_id: &str,
+        digest: &[u8; 32],
+        keep: usize,
+    ) -> Result<(), IndexError> {
+        let batch = self.recent_graphs(model_id, digest, keep)?;
+        self.db.write(batch).map_err(|source| IndexError::StoreIo {
+            op: "write",
+            source,
+        })
+    }
+
+    /// A batch that puts `digest` first in the model's list of recent graphs and deletes the
+    /// graphs beyond the first `keep`.
+    fn recent_graphs(
+        &self,
+        model_id: &str,
+        digest: &[u8; 32],
+        keep: usize,
+    ) -> Result<WriteBatch, IndexError> {
+        let cf = self.cf(CF_ANN_GRAPHS)?;
+        let mut list_key = model_key(model_id);
+        list_key.extend_from_slice(RECENT_GRAPHS);
+        let old = self
+            .db
+            .get_cf(cf, &list_key)
+            .map_err(|source| IndexError::StoreIo { op: "read", source })?
+            .unwrap_or_default();
+        let mut recent = vec![*digest];
+        recent.extend(
+            old.chunks_exact(32)
+                .filter_map(|d| <[u8; 32]>::try_from(d).ok())
+                .filter(|d| d != digest),
+        );
+        let mut batch = WriteBatch::default();
+        for gone in recent.split_off(keep.clamp(1, recent.len())) {
+            batch.delete_cf(cf, graph_key(model_id, &gone));
+        }
+        batch.put_cf(cf, list_key, recent.concat());
+        Ok(batch)
+    }
+
     fn cf(&self, name: &'static str) -> Result<&rocksdb::ColumnFamily, IndexError> {
         self.db.cf_handle(name).ok_or(IndexError::StoreCorrupt {
             what: "column family",
         })
     }
+}
+
+/// `model_id` and a zero byte: the prefix of the model's graph keys.
+fn model_key(model_id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(model_id.len() + 33);
+    key.extend_from_slice(model_id.as_bytes());
+    key.push(0);
+    key
+}
+
+/// `model_id`, a zero byte, then the digest of the graph's vectors.
+fn graph_key(model_id: &str, digest: &[u8; 32]) -> Vec<u8> {
+    let mut key = model_key(model_id);
+    key.extend_from_slice(digest);
+    key
 }
 
 /// `model_id`, a zero byte, then the SHA-256 of the text.

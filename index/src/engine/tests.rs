@@ -143,3 +143,34 @@ fn the_ann_candidate_path_agrees_with_the_full_scan_on_a_clear_winner() {
     assert_eq!(a[0].doc, b[0].doc);
     assert!((a[0].dense - b[0].dense).abs() < 1e-6);
 }
+
+#[test]
+fn above_the_threshold_a_rebuilt_engine_loads_the_graph_it_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::store::Store::open(dir.path()).unwrap();
+    let saved = crate::ann::saved::SavedGraphs::new(&store, "m1");
+    let build = || {
+        let (docs, vectors) = fixture();
+        Engine::build_with_saved_graphs(
+            docs,
+            &vectors,
+            Bm25Params::default(),
+            FusionWeights::default(),
+            0,
+            Some(saved),
+        )
+        .unwrap()
+    };
+    let (first, second) = (build(), build());
+    assert!(matches!(
+        first.ann_origin(),
+        Some(GraphOrigin::Built { .. })
+    ));
+    assert_eq!(second.ann_origin(), Some(&GraphOrigin::Loaded));
+    assert_eq!(engine().ann_origin(), None);
+    let q = [0.1, 0.9, 0.0];
+    assert_eq!(
+        first.search("pull requests", Some(&q), options(Mode::Hybrid)),
+        second.search("pull requests", Some(&q), options(Mode::Hybrid))
+    );
+}

@@ -37,3 +37,24 @@ fn a_second_opener_gets_an_error_naming_the_directory() {
         "{err}"
     );
 }
+
+#[test]
+fn ann_graphs_keep_the_most_recently_used_per_model_and_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, c) = ([1u8; 32], [2u8; 32], [3u8; 32]);
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store.put_ann_graph("m1", &a, b"graph a", 2).unwrap();
+        store.put_ann_graph("m1", &b, b"graph b", 2).unwrap();
+        // Another model's graphs are counted apart.
+        store.put_ann_graph("m2", &c, b"graph c", 2).unwrap();
+        store.use_ann_graph("m1", &a, 2).unwrap();
+        store.put_ann_graph("m1", &c, b"graph c1", 2).unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let get = |model: &str, digest: &[u8; 32]| store.ann_graph(model, digest).unwrap();
+    assert_eq!(get("m1", &a).as_deref(), Some(&b"graph a"[..]));
+    assert_eq!(get("m1", &b), None, "least recently used, evicted");
+    assert_eq!(get("m1", &c).as_deref(), Some(&b"graph c1"[..]));
+    assert_eq!(get("m2", &c).as_deref(), Some(&b"graph c"[..]));
+}

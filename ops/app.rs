@@ -40,6 +40,8 @@ enum Change {
     Settled,
     /// An index build finished.
     IndexBuilt(Result<Box<ToolIndex>, String>),
+    /// A selection made the embedding model wanted (`exposure: all`): a build loads it.
+    ModelWanted,
     /// A reloaded config and the pipeline built from it; `done` once they are published.
     Config {
         config: Arc<Config>,
@@ -93,6 +95,7 @@ impl App {
         let indexing = Arc::new(IndexProgress::default());
         let (changes_tx, changes) = mpsc::channel(8);
         tokio::spawn(forward_pool_changes(pool_changes, changes_tx.clone()));
+        tokio::spawn(forward_model_wanted(filters.clone(), changes_tx.clone()));
         tokio::spawn({
             let (pool, changes) = (pool.clone(), changes_tx.clone());
             async move {
@@ -147,6 +150,12 @@ async fn forward_pool_changes(mut pool: watch::Receiver<u64>, changes: mpsc::Sen
     }
 }
 
+/// The model is wanted at most once per process (a reload that wants it says so itself).
+async fn forward_model_wanted(filters: Arc<ucp_filters::Shared>, changes: mpsc::Sender<Change>) {
+    filters.model.wanted_changed().await;
+    let _ = changes.send(Change::ModelWanted).await;
+}
+
 /// The one snapshot writer.
 struct SnapshotTask {
     writer: SnapshotWriter<FilterStage>,
@@ -184,6 +193,7 @@ impl SnapshotTask {
                     wanted |= self.reconfigure(config, pipeline);
                     let _ = done.send(());
                 }
+                Change::ModelWanted => wanted |= self.index_lacks_vectors(),
                 Change::IndexBuilt(built) => {
                     building = false;
                     self.publish_index(built);
@@ -204,13 +214,21 @@ impl SnapshotTask {
     fn reconfigure(&mut self, config: Arc<Config>, pipeline: Arc<Pipeline<FilterStage>>) -> bool {
         let old = self.writer.current();
         let retag = ucp_filters::server_tags(&old.config) != ucp_filters::server_tags(&config);
+        // A mode that ranks by meaning, turned on: the next build loads the model.
+        let model = self.filters.model.configure(&config) && self.index_lacks_vectors();
         self.writer.publish(|next| {
             next.config = config;
             next.pipeline = pipeline;
             // The index records the tools generation it was built from: a new one makes it stale.
             next.tools_generation += u64::from(retag);
         });
-        self.swap_catalog() || retag
+        self.swap_catalog() || retag || model
+    }
+
+    /// The current index has no tool vectors (built without the model, or none built yet).
+    fn index_lacks_vectors(&self) -> bool {
+        let snap = self.writer.current();
+        snap.index.as_ref().is_none_or(|i| !i.engine.has_vectors())
     }
 
     /// Rebuilds the catalog from the pool, swaps it in (routing never waits for an index) and
@@ -299,6 +317,12 @@ impl SnapshotTask {
             Ok(index) => {
                 let index = Arc::new(*index);
                 self.writer.publish(|next| next.index = Some(index));
+                // What the build freed (texts, tokenizer output, listings parsed since the last
+                // build, the previous index once its readers finish) goes back to the OS.
+                tokio::task::spawn_blocking(|| {
+                    let released = ucp_sys::release_free_memory();
+                    tracing::debug!(released, "freed memory returned after an index build");
+                });
             }
             Err(e) => {
                 tracing::error!(error = %e, "tool index build failed; keeping the previous index")
@@ -307,19 +331,16 @@ impl SnapshotTask {
     }
 }
 
-/// The stages' long-lived parts: the embedder (semantic signal) and the embedding store, each
-/// optional (without model files the gateway ranks by keywords, without the store it re-embeds at
-/// every start), the selection cache, and the metrics registry.
+/// The stages' long-lived parts: the embedder (semantic signal, loaded by the first index build
+/// that needs it) and the embedding store, each optional (without model files the gateway ranks by
+/// keywords, without the store it re-embeds at every start), the selection cache, and the metrics
+/// registry.
 pub fn filters_shared(config: &Config) -> Result<ucp_filters::Shared, String> {
-    let embedder = match crate::eval::model_dir(&config.tool_zoo.embedding_model)
-        .and_then(|dir| crate::eval::load_embedder(Some(&dir)))
-    {
-        Ok(embedder) => Some(Arc::new(embedder)),
-        Err(e) => {
-            tracing::warn!(error = %e, "no embedding model: tool selection ranks by keywords only");
-            None
-        }
-    };
+    let name = config.tool_zoo.embedding_model.clone();
+    let model = ucp_filters::Model::lazy(Box::new(move || {
+        crate::eval::model_dir(&name).and_then(|dir| crate::eval::load_embedder(Some(&dir)))
+    }));
+    model.configure(config);
     let dir = crate::load::expand_home(&config.tool_zoo.persist_dir);
     let opened = std::fs::create_dir_all(&dir)
         .map_err(|e| format!("{}: {e}", dir.display()))
@@ -340,7 +361,7 @@ pub fn filters_shared(config: &Config) -> Result<ucp_filters::Shared, String> {
         .map(|region| [("region".to_string(), region.clone())].into());
     let registry = prometheus::Registry::new_custom(None, labels)
         .map_err(|e| format!("metrics registry: {e}"))?;
-    ucp_filters::Shared::new(embedder, store, cache.max_size, cache.max_bytes, registry)
+    ucp_filters::Shared::with_model(model, store, cache.max_size, cache.max_bytes, registry)
         .map(|shared| shared.with_files(Arc::new(FsFiles)))
         .map_err(|e| format!("metrics registry: {e}"))
 }

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use http::StatusCode;
 use prometheus::Encoder;
 use serde_json::{Map, Value, json};
+use ucp_filters::ModelState;
 use ucp_proxy::LinkState;
 use ucp_proxy::downstream::Circuit;
 use ucp_proxy::http::{LocalSessionManager, OpsEndpoints, Plain};
@@ -45,13 +46,24 @@ impl Ops {
         } else {
             "healthy"
         };
-        // The index: still being built for this catalog, keyword-only (no embedding model), or
-        // whole. `tools_indexed` counts what the index covers, not the catalog.
-        let indexing = !snap.index_covers_catalog();
-        let tool_zoo = match (indexing, self.app.filters.embedder.is_some()) {
-            (true, _) => "indexing",
-            (false, false) => "degraded",
-            (false, true) => "healthy",
+        // The index: still being built for this catalog (or to add the vectors of a model a mode
+        // now wants), keyword-only where the mode wants the model and it cannot load, or whole.
+        // `tools_indexed` counts what the index covers, not the catalog.
+        let model = &self.app.filters.model;
+        let model_state = model.state();
+        let awaits_vectors = model.wanted()
+            && model_state != ModelState::Unavailable
+            && snap
+                .index
+                .as_ref()
+                .is_some_and(|i| !i.tools.is_empty() && !i.engine.has_vectors());
+        let indexing = !snap.index_covers_catalog() || awaits_vectors;
+        let tool_zoo = if indexing {
+            "indexing"
+        } else if model_state == ModelState::Unavailable {
+            "degraded"
+        } else {
+            "healthy"
         };
         let tools_indexed = snap.index.as_ref().map_or(0, |i| i.tools.len());
         let active_sessions = self
@@ -97,6 +109,7 @@ impl Ops {
                 "active_sessions": active_sessions,
                 "uptime_seconds": self.app.started.elapsed().as_secs(),
                 "session_backend": self.app.gateway.store.as_ref().map_or("memory", |s| s.backend_name()),
+                "embedding_model": model_state.as_str(),
             },
         });
         let mut body = body;
@@ -159,8 +172,8 @@ impl OpsEndpoints for Ops {
         let (hits, misses) = self
             .app
             .filters
-            .embedder
-            .as_ref()
+            .model
+            .get()
             .map_or((0, 0), |e| e.cache_stats());
         for (counter, now) in [(&m.zoo_cache_hits, hits), (&m.zoo_cache_misses, misses)] {
             counter.inc_by(now.saturating_sub(counter.get()));

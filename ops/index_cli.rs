@@ -96,6 +96,8 @@ fn run(
     let config = Arc::new(loaded.config);
     crate::serve::exit_code(crate::serve::block_on(async {
         let shared = crate::app::filters_shared(&config)?;
+        // Both commands select: the model is wanted whatever the exposure (not in keyword mode).
+        shared.model.selection_asked();
         if shared.store.is_none() {
             return Err(format!(
                 "tool_zoo.persist_dir: cannot open the store at {} (is a gateway running on it?)",

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
+use ucp_index::ann::saved::{GraphOrigin, SavedGraphs};
 use ucp_index::embed_cache::{EmbedStats, embed_texts};
+use ucp_index::engine::ANN_THRESHOLD;
 use ucp_index::{Bm25Params, Engine, FusionWeights, IndexError, ToolDoc, ToolIndex};
 use ucp_proxy::Catalog;
 
@@ -40,23 +42,34 @@ pub fn build_index(
         ));
         tools.push(tool.name.to_string());
     }
-    let (vectors, stats) = match &shared.embedder {
+    // With the vectors' digest, keys the HNSW graph saved in the store (large catalogs).
+    let mut model_id = None;
+    // Loads the model here, off the request path, the first time a mode needs it.
+    let (vectors, stats) = match shared.model.for_build() {
         Some(embedder) => {
+            model_id = Some(embedder.model_id().to_string());
             let texts: Vec<String> = docs.iter().map(ToolDoc::dense_text).collect();
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            embed_texts(embedder, shared.store.as_deref(), &refs, progress)?
+            embed_texts(&embedder, shared.store.as_deref(), &refs, progress)?
         }
         None => {
             progress(docs.len(), docs.len());
             (Vec::new(), EmbedStats::default())
         }
     };
-    let engine = Engine::build(
+    let saved = model_id
+        .as_deref()
+        .zip(shared.store.as_deref())
+        .map(|(model_id, store)| SavedGraphs::new(store, model_id));
+    let engine = Engine::build_with_saved_graphs(
         docs,
         &vectors,
         Bm25Params::default(),
         FusionWeights::default(),
+        ANN_THRESHOLD,
+        saved,
     )?;
+    log_graph_origin(engine.ann_origin());
     Ok(ToolIndex {
         engine,
         tools,
@@ -64,6 +77,26 @@ pub fn build_index(
         generation: shared.next_index_generation(),
         source_generation: catalog_generation,
     })
+}
+
+/// How the HNSW graph of a large catalog was had; a store problem only costs a build.
+fn log_graph_origin(origin: Option<&GraphOrigin>) {
+    match origin {
+        None => {}
+        Some(GraphOrigin::Loaded) => tracing::info!("hnsw graph loaded from the store"),
+        Some(GraphOrigin::Built {
+            load_error,
+            save_error,
+        }) => {
+            if let Some(e) = load_error {
+                tracing::warn!(error = %e, "saved hnsw graph unreadable: rebuilt");
+            }
+            match save_error {
+                Some(e) => tracing::warn!(error = %e, "hnsw graph built, not saved"),
+                None => tracing::info!("hnsw graph built"),
+            }
+        }
+    }
 }
 
 /// The tags of every configured server.

@@ -8,6 +8,7 @@
 mod authenticate;
 mod index_build;
 mod learn_usage;
+mod model;
 mod rate_limit;
 mod record_metrics;
 mod sanitize_log;
@@ -26,6 +27,7 @@ use ucp_proxy::{Exchange, Flow, Pipeline, ProxyError, Stage};
 pub use authenticate::{Authenticate, Failure, Files, NoFiles, ReadFile, Verifier, api_key_hash};
 pub use index_build::{ServerTags, build_index, server_tags};
 pub use learn_usage::LearnUsage;
+pub use model::{LoadModel, Model, ModelState};
 pub use rate_limit::{Buckets, MAX_BUCKETS, RateLimit};
 pub use record_metrics::{MAX_IDENTITY_LABELS, RecordMetrics, RequestMeter};
 pub use sanitize_log::{MIN_LITERAL_SECRET, Redactor, SanitizeLog, redact};
@@ -36,8 +38,8 @@ pub use usage::{Usage, UsageShare};
 
 /// The long-lived parts the stages use; they survive every snapshot (and, later, every reload).
 pub struct Shared {
-    /// The semantic signal; `None` ranks by keywords only.
-    pub embedder: Option<Arc<Embedder>>,
+    /// The semantic signal, loaded when a mode needs it; without it selection ranks by keywords.
+    pub model: Arc<Model>,
     /// Embeddings and learned usage on disk; `None` re-embeds at every start.
     pub store: Option<Arc<Store>>,
     pub usage: Arc<Usage>,
@@ -62,6 +64,19 @@ impl Shared {
         cache_bytes: usize,
         registry: prometheus::Registry,
     ) -> prometheus::Result<Shared> {
+        let model = Model::fixed(embedder);
+        Shared::with_model(model, store, cache_entries, cache_bytes, registry)
+    }
+
+    /// [`Shared::new`] with a model that may load later ([`Model::lazy`]).
+    pub fn with_model(
+        model: Model,
+        store: Option<Arc<Store>>,
+        cache_entries: usize,
+        cache_bytes: usize,
+        registry: prometheus::Registry,
+    ) -> prometheus::Result<Shared> {
+        let model = Arc::new(model);
         let cache = Arc::new(SelectionCache::new(cache_entries, cache_bytes, &registry)?);
         let auth_failures = prometheus::IntCounterVec::new(
             prometheus::Opts::new(
@@ -78,8 +93,8 @@ impl Shared {
         registry.register(Box::new(rate_limited.clone()))?;
         let requests = Arc::new(RequestMeter::register(&registry)?);
         Ok(Shared {
-            usage: Arc::new(Usage::load(store.clone(), embedder.clone())),
-            embedder,
+            usage: Arc::new(Usage::load(store.clone(), model.clone())),
+            model,
             store,
             cache,
             registry,
@@ -168,7 +183,7 @@ pub fn build(config: &Config, shared: &Shared) -> Result<Pipeline<FilterStage>, 
     }
     stages.push(FilterStage::SelectTools(SelectTools::new(
         select,
-        shared.embedder.clone(),
+        shared.model.clone(),
         shared.usage.clone(),
     )));
     stages.push(FilterStage::LearnUsage(LearnUsage::new(

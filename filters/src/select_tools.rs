@@ -10,12 +10,13 @@ use std::sync::Arc;
 use rmcp::model::{JsonObject, Tool};
 use serde_json::{Value, json};
 use ucp_config::{Config, Exposure, RouterMode};
-use ucp_index::{Embedder, Mode, SelectOptions, ToolIndex};
+use ucp_index::{Mode, SelectOptions, ToolIndex};
 use ucp_proxy::{
     CALL_TOOL, Catalog, Exchange, Grant, Method, ProxyError, SEARCH_TOOL, SelectWork, Selected,
     SignalScores, Stage,
 };
 
+use crate::Model;
 use crate::selection_cache::CacheKey;
 use crate::usage::Usage;
 
@@ -108,13 +109,9 @@ pub struct SelectTools {
 }
 
 impl SelectTools {
-    pub fn new(
-        settings: Arc<SelectSettings>,
-        embedder: Option<Arc<Embedder>>,
-        usage: Arc<Usage>,
-    ) -> Self {
+    pub fn new(settings: Arc<SelectSettings>, model: Arc<Model>, usage: Arc<Usage>) -> Self {
         let ranker = Arc::new(Ranker {
-            embedder,
+            model,
             usage,
             learning: settings.learning,
             co_occurrence: settings.co_occurrence,
@@ -133,6 +130,8 @@ impl Stage for SelectTools {
             && work.answer.is_none()
         {
             let options = self.settings.options(work)?;
+            // Under `exposure: all` the first selection is what makes the model wanted.
+            self.ranker.model.selection_asked();
             let ranker = self.ranker.clone();
             let catalog = ex.catalog.clone().ok_or_else(|| {
                 ProxyError::Internal("selection without the request's catalog".into())
@@ -171,7 +170,8 @@ impl Stage for SelectTools {
 
 /// Ranks with the engine plus the usage signals. Blocking (embeds the query unless cached).
 struct Ranker {
-    embedder: Option<Arc<Embedder>>,
+    /// Never loaded here: until the index build has loaded it, ranking is by keywords.
+    model: Arc<Model>,
     usage: Arc<Usage>,
     learning: bool,
     co_occurrence: bool,
@@ -187,7 +187,9 @@ impl Ranker {
         recent: &[String],
         allowed: Option<&[bool]>,
     ) -> Vec<Selected> {
-        let vector = match (&self.embedder, options.mode) {
+        // An index built without vectors (the model came later) ranks by keywords until rebuilt.
+        let embedder = self.model.get().filter(|_| index.engine.has_vectors());
+        let vector = match (embedder, options.mode) {
             (Some(embedder), Mode::Semantic | Mode::Hybrid) => match embedder.embed_query(query) {
                 Ok(v) => Some(v),
                 Err(e) => {

@@ -5,12 +5,15 @@
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
+use ucp_index::Store;
 use ucp_index::learning::{CoOccurrence, Learned, LearningParams};
-use ucp_index::{Embedder, Store};
+
+use crate::Model;
 
 pub struct Usage {
     store: Option<Arc<Store>>,
-    embedder: Option<Arc<Embedder>>,
+    /// Queries are embedded only when the model is loaded; learning never loads it.
+    model: Arc<Model>,
     learned: Mutex<Learned>,
     cooccurrence: Mutex<CoOccurrence>,
     /// Other instances that learn together with this one (`session.backend: redis`).
@@ -30,7 +33,7 @@ pub trait UsageShare: Send + Sync + 'static {
 
 impl Usage {
     /// What the store remembers (nothing without a store).
-    pub fn load(store: Option<Arc<Store>>, embedder: Option<Arc<Embedder>>) -> Usage {
+    pub fn load(store: Option<Arc<Store>>, model: Arc<Model>) -> Usage {
         let mut learned = Learned::default();
         let mut cooccurrence = CoOccurrence::default();
         if let Some(store) = &store {
@@ -51,7 +54,7 @@ impl Usage {
         }
         Usage {
             store,
-            embedder,
+            model,
             learned: Mutex::new(learned),
             cooccurrence: Mutex::new(cooccurrence),
             share: OnceLock::new(),
@@ -84,7 +87,7 @@ impl Usage {
     /// A search for `query` returned `tool` and the client then called it: it gains for similar
     /// queries. Blocking (embeds the query, a cache hit right after the search; writes the store).
     pub fn record_call(&self, query: &str, tool: &str) {
-        let Some(embedder) = &self.embedder else {
+        let Some(embedder) = self.model.get() else {
             return;
         };
         let Ok(vector) = embedder.embed_query(query) else {

@@ -42,6 +42,9 @@ pub struct EmbedderConfig {
     pub ort_library: PathBuf,
     /// ONNX Runtime intra-op threads; 0 lets ONNX Runtime choose.
     pub intra_threads: usize,
+    /// Whether idle intra-op threads spin waiting for work (ONNX Runtime's default) instead of
+    /// sleeping at once.
+    pub intra_spinning: bool,
     /// Texts per model run in bulk embedding (~32 keeps peak memory low).
     pub batch_size: usize,
     /// Tokens kept per text, special tokens included (the model was trained on 256; limit 512).
@@ -67,6 +70,7 @@ impl EmbedderConfig {
             model_dir,
             ort_library,
             intra_threads: 2,
+            intra_spinning: true,
             batch_size: 32,
             max_tokens: 256,
             query_max_tokens: 0,
@@ -156,6 +160,11 @@ impl Embedder {
         if config.intra_threads > 0 {
             builder = builder
                 .with_intra_threads(config.intra_threads)
+                .map_err(ort::Error::from)?;
+        }
+        if !config.intra_spinning {
+            builder = builder
+                .with_intra_op_spinning(false)
                 .map_err(ort::Error::from)?;
         }
         let session = builder.commit_from_memory(&model)?;
@@ -278,7 +287,32 @@ impl Embedder {
             done += chunk.len();
             progress(done);
         }
+        if texts.len() > 1 {
+            self.shrink_arena()?;
+        }
         Ok(out)
+    }
+
+    /// Hands back what ONNX Runtime's arena grew to during a bulk job (it otherwise keeps its peak
+    /// for the life of the process): one one-token run with arena shrinkage on, which frees
+    /// every arena region no tensor uses any more. Queries afterwards grow it again only as far
+    /// as they need.
+    fn shrink_arena(&self) -> Result<(), IndexError> {
+        let mut options = ort::session::RunOptions::new()?;
+        options.set("memory.enable_memory_arena_shrinkage", "cpu:0")?;
+        let shape = [1usize, 1];
+        let mut inputs = ort::inputs![
+            "input_ids" => Tensor::from_array((shape, vec![0i64]))?,
+            "attention_mask" => Tensor::from_array((shape, vec![1i64]))?,
+        ];
+        if self.has_token_type_ids {
+            inputs.push((
+                "token_type_ids".into(),
+                Tensor::from_array((shape, vec![0i64]))?.into(),
+            ));
+        }
+        self.session.lock().run_with_options(inputs, &options)?;
+        Ok(())
     }
 
     fn run_chunk(&self, seqs: &[&tokenizers::Encoding]) -> Result<Vec<Vec<f32>>, IndexError> {

@@ -14,6 +14,7 @@ mod crash_recovery;
 mod deploy_kit;
 mod eval_cli;
 mod hardening;
+mod lazy_model;
 mod lifecycle;
 mod limits;
 mod logs;

@@ -89,7 +89,9 @@ async fn a_scrape_parses_as_prometheus_text_with_every_seed_name() {
     })
     .await;
 
-    // Alice: a session with a downstream call and two selections (the second from the cache).
+    // Alice: a session with a downstream call and two selections. Under `exposure: all` the first
+    // selection is what makes the embedding model wanted: the index is rebuilt with vectors (a new
+    // generation, so the second selection ranks again), and every later one comes from the cache.
     let url = gw.mcp_url();
     let (status, headers, body) = post(&url, initialize_body(), &[("x-api-key", a)]).await;
     assert_eq!(status, 200, "{body}");
@@ -103,10 +105,19 @@ async fn a_scrape_parses_as_prometheus_text_with_every_seed_name() {
     assert_eq!(status, 200, "{body}");
     assert!(messages(&body)[0]["result"].is_object(), "{body}");
     let select = json!({"context": "what time is it in Tokyo"}).to_string();
-    for _ in 0..2 {
+    for n in 0..2 {
         let (status, _, body) =
             post(&gw.url("/v1/select"), select.clone(), &[("x-api-key", a)]).await;
         assert_eq!(status, 200, "{body}");
+        if n == 0 {
+            eventually(Duration::from_secs(120), "the index with vectors", || async {
+                let (_, health) = get_json(&gw.url("/health")).await;
+                (health["metrics"]["embedding_model"] == "loaded"
+                    && health["components"]["tool_zoo"] == "healthy")
+                    .then_some(())
+            })
+            .await;
+        }
     }
     // A bad key: refused by authentication.
     let (status, _, _) = post(
@@ -255,7 +266,8 @@ async fn a_scrape_parses_as_prometheus_text_with_every_seed_name() {
         Some(0.0)
     );
     assert!(value(&scrape, "ucp_tool_zoo_tools_total", &[]) >= Some(2.0));
-    // 12 selections: the first ranked the index, the other 11 came from the selection cache.
+    // 12 selections: the first ranked the keyword index, the second the index with vectors, the
+    // other 10 came from the selection cache.
     let selections = |cached| {
         observations(
             &scrape,
@@ -263,7 +275,7 @@ async fn a_scrape_parses_as_prometheus_text_with_every_seed_name() {
             &[("purpose", "select"), ("cached", cached)],
         )
     };
-    assert_eq!((selections("false"), selections("true")), (1.0, 11.0));
+    assert_eq!((selections("false"), selections("true")), (2.0, 10.0));
     assert_eq!(
         observations(&scrape, "ucp_tool_zoo_query_duration_seconds", &[]),
         1.0

@@ -27,6 +27,30 @@ fn dot_matches_a_plain_sum() {
 }
 
 #[test]
+fn the_scan_for_this_cpu_scores_as_the_baseline_dot_does() {
+    // 384-d rows (12 full blocks of 32) and a 37-d case with a tail, against the SSE2-only copy.
+    for dim in [384usize, 37] {
+        let rows: Vec<Vec<f32>> = (0..50)
+            .map(|r| {
+                (0..dim)
+                    .map(|i| ((r * 31 + i * 7) % 19) as f32 / 19.0 - 0.5)
+                    .collect()
+            })
+            .collect();
+        let query: Vec<f32> = (0..dim).map(|i| (i % 5) as f32 / 5.0 - 0.4).collect();
+        let index = DenseIndex::new(dim, &rows).unwrap();
+        for (row, score) in rows.iter().zip(index.scores(&query)) {
+            let plain: f32 = row.iter().zip(&query).map(|(x, y)| x * y).sum();
+            assert!(
+                (score - dot_baseline(row, &query)).abs() < 1e-4,
+                "dim {dim}"
+            );
+            assert!((score - plain).abs() < 1e-3, "dim {dim}");
+        }
+    }
+}
+
+#[test]
 fn top_k_breaks_ties_by_index_and_skips_nan() {
     let hits = top_k(&[0.5, f32::NAN, 0.5, 0.9], 3);
     assert_eq!(hits.iter().map(|h| h.0).collect::<Vec<_>>(), [3, 0, 2]);

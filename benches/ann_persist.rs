@@ -20,28 +20,10 @@ const QUERIES: usize = 200;
 const MODEL: &str = "synthetic-384";
 const RESTARTS: usize = 3;
 
-/// Clustered random vectors (tool descriptions cluster by domain), normalised: the generator of
-/// `benches/vector_search.rs`. The last `QUERIES` rows are held out as queries, so queries come
-/// from the same clusters as the tools.
+/// Clustered random vectors (tool descriptions cluster by domain), normalised. The last `QUERIES`
+/// rows are held out as queries, so queries come from the same clusters as the tools.
 fn rows(n: usize, seed: u64) -> Vec<Vec<f32>> {
-    let mut state = seed;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % 20_000) as f32 / 10_000.0 - 1.0
-    };
-    let centers: Vec<Vec<f32>> = (0..64)
-        .map(|_| (0..DIM).map(|_| next()).collect())
-        .collect();
-    (0..n)
-        .map(|i| {
-            let c = &centers[i % centers.len()];
-            let v: Vec<f32> = c.iter().map(|x| x + 0.6 * next()).collect();
-            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-            v.into_iter().map(|x| x / norm).collect()
-        })
-        .collect()
+    ucp_index::bench_data::clustered_vectors(n, DIM, seed)
 }
 
 /// Tools with a few words each from a synthetic vocabulary, for BM25 and the embedding keys.
@@ -170,12 +152,7 @@ fn main() {
         let store = Store::open(dir.path()).expect("store");
         let open_s = secs(started);
         let read = Instant::now();
-        let stored: Vec<Vec<f32>> = store
-            .embeddings(MODEL, &refs)
-            .expect("embeddings")
-            .into_iter()
-            .map(|v| v.expect("stored"))
-            .collect();
+        let stored = stored_vectors(&store, &refs);
         let read_s = secs(read);
         let build = Instant::now();
         let engine = Engine::build_with_saved_graphs(
@@ -219,12 +196,7 @@ fn main() {
         // Measured whole: a restart as it was before graphs were saved (minutes at 100k).
         let started = Instant::now();
         let store = Store::open(dir.path()).expect("store");
-        let stored: Vec<Vec<f32>> = store
-            .embeddings(MODEL, &refs)
-            .expect("embeddings")
-            .into_iter()
-            .map(|v| v.expect("stored"))
-            .collect();
+        let stored = stored_vectors(&store, &refs);
         let engine = Engine::build_with_ann_threshold(
             docs,
             &stored,
@@ -239,4 +211,14 @@ fn main() {
             secs(started)
         );
     }
+}
+
+/// Every vector the store holds for `texts`, in order (all of them were written before).
+fn stored_vectors(store: &Store, texts: &[&str]) -> Vec<Vec<f32>> {
+    store
+        .embeddings(MODEL, texts)
+        .expect("embeddings")
+        .into_iter()
+        .map(|v| v.expect("stored"))
+        .collect()
 }

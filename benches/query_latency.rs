@@ -105,10 +105,17 @@ fn parent() {
             let i = (step + round) % variants.len();
             let out = std::process::Command::new(&exe)
                 .env("UCP_LATENCY_CHILD", variants[i].name)
-                .env("UCP_LATENCY_SCAN", if round + step == 0 { "1" } else { "0" })
+                .env(
+                    "UCP_LATENCY_SCAN",
+                    if round + step == 0 { "1" } else { "0" },
+                )
                 .output()
                 .expect("run a variant");
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             for line in String::from_utf8_lossy(&out.stdout).lines() {
                 let mut fields = line.split_whitespace();
                 match fields.next() {
@@ -198,7 +205,11 @@ fn child(name: &str) {
         let v = embedder.embed_query(&q.text).unwrap();
         std::hint::black_box(engine.search(&q.text, Some(&v), options));
     }
-    println!("{} tools, {} queries per round", engine.len(), set.queries.len());
+    println!(
+        "{} tools, {} queries per round",
+        engine.len(),
+        set.queries.len()
+    );
     for q in &set.queries {
         let started = Instant::now();
         let v = embedder.embed_query(&q.text).unwrap();

@@ -11,24 +11,7 @@ const DIM: usize = 384;
 
 /// Clustered random vectors (tool descriptions cluster by domain), normalised.
 fn rows(n: usize, seed: u64) -> Vec<Vec<f32>> {
-    let mut state = seed;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % 20_000) as f32 / 10_000.0 - 1.0
-    };
-    let centers: Vec<Vec<f32>> = (0..64)
-        .map(|_| (0..DIM).map(|_| next()).collect())
-        .collect();
-    (0..n)
-        .map(|i| {
-            let c = &centers[i % centers.len()];
-            let v: Vec<f32> = c.iter().map(|x| x + 0.6 * next()).collect();
-            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-            v.into_iter().map(|x| x / norm).collect()
-        })
-        .collect()
+    ucp_index::bench_data::clustered_vectors(n, DIM, seed)
 }
 
 fn bench(c: &mut Criterion) {

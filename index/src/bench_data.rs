@@ -157,6 +157,30 @@ pub fn parse_queries(
     Ok(out)
 }
 
+/// `n` synthetic normalised vectors of `dim` floats around 64 random centres (tool descriptions
+/// cluster by domain), deterministic for a `seed`: the benches' and tests' stand-in for
+/// embeddings at sizes no real set has.
+pub fn clustered_vectors(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut state = seed;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % 20_000) as f32 / 10_000.0 - 1.0
+    };
+    let centers: Vec<Vec<f32>> = (0..64)
+        .map(|_| (0..dim).map(|_| next()).collect())
+        .collect();
+    (0..n)
+        .map(|i| {
+            let c = &centers[i % centers.len()];
+            let v: Vec<f32> = c.iter().map(|x| x + 0.6 * next()).collect();
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.into_iter().map(|x| x / norm).collect()
+        })
+        .collect()
+}
+
 /// Reads raw little-endian f32 rows of `dim` floats (an embedding dump, rows in file order).
 pub fn load_f32_rows(path: &Path, dim: usize) -> Result<Vec<Vec<f32>>, IndexError> {
     let bytes = std::fs::read(path).map_err(|source| IndexError::Io {

@@ -110,12 +110,16 @@ async fn a_scrape_parses_as_prometheus_text_with_every_seed_name() {
             post(&gw.url("/v1/select"), select.clone(), &[("x-api-key", a)]).await;
         assert_eq!(status, 200, "{body}");
         if n == 0 {
-            eventually(Duration::from_secs(120), "the index with vectors", || async {
-                let (_, health) = get_json(&gw.url("/health")).await;
-                (health["metrics"]["embedding_model"] == "loaded"
-                    && health["components"]["tool_zoo"] == "healthy")
-                    .then_some(())
-            })
+            eventually(
+                Duration::from_secs(120),
+                "the index with vectors",
+                || async {
+                    let (_, health) = get_json(&gw.url("/health")).await;
+                    (health["metrics"]["embedding_model"] == "loaded"
+                        && health["components"]["tool_zoo"] == "healthy")
+                        .then_some(())
+                },
+            )
             .await;
         }
     }

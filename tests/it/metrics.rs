@@ -280,9 +280,10 @@ async fn a_scrape_parses_as_prometheus_text_with_every_seed_name() {
         )
     };
     assert_eq!((selections("false"), selections("true")), (2.0, 10.0));
+    // One ranking per selection that missed the cache.
     assert_eq!(
         observations(&scrape, "ucp_tool_zoo_query_duration_seconds", &[]),
-        1.0
+        2.0
     );
 
     // The main listener no longer serves /metrics; the metrics listener serves nothing else.

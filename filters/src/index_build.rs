@@ -42,25 +42,24 @@ pub fn build_index(
         ));
         tools.push(tool.name.to_string());
     }
-    // With the vectors' digest, keys the HNSW graph saved in the store (large catalogs).
-    let mut model_id = None;
     // Loads the model here, off the request path, the first time a mode needs it.
-    let (vectors, stats) = match shared.model.for_build() {
+    let embedder = shared.model.for_build();
+    let (vectors, stats) = match &embedder {
         Some(embedder) => {
-            model_id = Some(embedder.model_id().to_string());
             let texts: Vec<String> = docs.iter().map(ToolDoc::dense_text).collect();
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            embed_texts(&embedder, shared.store.as_deref(), &refs, progress)?
+            embed_texts(embedder, shared.store.as_deref(), &refs, progress)?
         }
         None => {
             progress(docs.len(), docs.len());
             (Vec::new(), EmbedStats::default())
         }
     };
-    let saved = model_id
-        .as_deref()
+    // The model id, with the vectors' digest, keys the HNSW graph saved in the store.
+    let saved = embedder
+        .as_ref()
         .zip(shared.store.as_deref())
-        .map(|(model_id, store)| SavedGraphs::new(store, model_id));
+        .map(|(embedder, store)| SavedGraphs::new(store, embedder.model_id()));
     let engine = Engine::build_with_saved_graphs(
         docs,
         &vectors,

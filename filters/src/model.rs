@@ -8,8 +8,8 @@
 //! hands in how to load (the files are its business) and wakes the snapshot writer on
 //! [`Model::wanted_changed`] so a build loads the model and embeds the tools.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 use tokio::sync::Notify;
@@ -43,7 +43,8 @@ pub struct Model {
     load: Option<LoadModel>,
     /// Held while loading, so two builds never load twice; [`Model::get`] never waits on it.
     loading: Mutex<()>,
-    loaded: Mutex<Option<Arc<Embedder>>>,
+    /// Set once, never unset: the request path reads it without a lock.
+    loaded: OnceLock<Arc<Embedder>>,
     /// The last load failed; cleared by [`Model::configure`] so a reload tries again.
     failed: AtomicBool,
     /// `router.mode` ranks by meaning.
@@ -70,7 +71,7 @@ impl Model {
         Model {
             load,
             loading: Mutex::new(()),
-            loaded: Mutex::new(embedder),
+            loaded: embedder.map(OnceLock::from).unwrap_or_default(),
             failed: AtomicBool::new(false),
             semantic_mode: AtomicBool::new(true),
             lists_all: AtomicBool::new(false),
@@ -80,8 +81,8 @@ impl Model {
     }
 
     /// The model if it is loaded; never loads.
-    pub fn get(&self) -> Option<Arc<Embedder>> {
-        self.loaded.lock().clone()
+    pub fn get(&self) -> Option<&Arc<Embedder>> {
+        self.loaded.get()
     }
 
     /// Follows a (re)loaded config. True when the model is wanted and not loaded yet: the index
@@ -98,6 +99,10 @@ impl Model {
     /// A selection was asked for: under `exposure: all` the model becomes wanted from now on, and
     /// the snapshot writer is woken to load it.
     pub fn selection_asked(&self) {
+        // Read first: every uncached selection passes here, and only the first one writes.
+        if self.selected.load(Ordering::Relaxed) {
+            return;
+        }
         if !self.selected.swap(true, Ordering::Relaxed) && self.wanted() && self.get().is_none() {
             self.wanted.notify_one();
         }
@@ -123,7 +128,7 @@ impl Model {
         }
         let _loading = self.loading.lock();
         if let Some(embedder) = self.get() {
-            return Some(embedder);
+            return Some(embedder.clone());
         }
         let load = self.load.as_ref()?;
         if self.failed.load(Ordering::Relaxed) {
@@ -136,9 +141,7 @@ impl Model {
                     ms = started.elapsed().as_millis() as u64,
                     "embedding model loaded"
                 );
-                let embedder = Arc::new(embedder);
-                *self.loaded.lock() = Some(embedder.clone());
-                Some(embedder)
+                Some(self.loaded.get_or_init(|| Arc::new(embedder)).clone())
             }
             Err(e) => {
                 self.failed.store(true, Ordering::Relaxed);

@@ -224,18 +224,15 @@ impl Embedder {
             return Ok(v);
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
-        let v: Arc<[f32]> = match &self.query_tokenizer {
-            None => self.embed_batch(&[text])?.pop().unwrap_or_default().into(),
-            Some(tokenizer) => {
-                let encoding = tokenizer
-                    .encode(text, true)
-                    .map_err(IndexError::Tokenizer)?;
-                self.run_chunk(&[&encoding])?
-                    .pop()
-                    .unwrap_or_default()
-                    .into()
-            }
-        };
+        let tokenizer = self.query_tokenizer.as_ref().unwrap_or(&self.tokenizer);
+        let encoding = tokenizer
+            .encode(text, true)
+            .map_err(IndexError::Tokenizer)?;
+        let v: Arc<[f32]> = self
+            .run_chunk(&[&encoding])?
+            .pop()
+            .unwrap_or_default()
+            .into();
         if let Some(cache) = &self.cache {
             let size = text.len() + v.len() * std::mem::size_of::<f32>() + CACHE_ENTRY_OVERHEAD;
             cache.lock().put(text.to_owned(), Arc::clone(&v), size);
